@@ -1,0 +1,99 @@
+// The messages between the extension (or CLI) and a probe process, one child per
+// variant. JSON over Node's IPC channel for the TensorFlow.js worker, JSON lines on
+// stdout for the Python runner. The panel consumes the same messages, so this file
+// is shared by Node code and the browser bundle: no Node or DOM imports here.
+
+export const probeProtocolVersion = 1;
+
+export type Architecture = 'plain' | 'residual';
+/** The ResNet paper's shortcut options: A zero-pads a subsampled identity, B projects with a 1x1 conv. */
+export type ShortcutOption = 'A' | 'B';
+export type OptimizerName = 'adam' | 'sgd';
+export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+
+/** One network to train: the CIFAR-style family, depth 6n+2, stages of width w, 2w, 4w. */
+export interface VariantSpec {
+  /** Stable id, unique within a plan, e.g. `residual-20`. */
+  id: string;
+  /** What the user reads in legends, e.g. `residual-20 (B)`. */
+  label: string;
+  architecture: Architecture;
+  depth: number;
+  shortcut: ShortcutOption;
+  batchNorm: boolean;
+  width: number;
+}
+
+export interface ProbePlan {
+  version: typeof probeProtocolVersion;
+  variants: VariantSpec[];
+  /** Input height and width (square), and channels. */
+  inputSize: number;
+  inputChannels: number;
+  classes: number;
+  batchSize: number;
+  optimizer: OptimizerName;
+  learningRate: number;
+  /** SGD momentum; ignored by Adam. */
+  momentum: number;
+  steps: number;
+  /** Stops a variant early when set; 0 means no budget. */
+  timeBudgetMs: number;
+  /** Gradient statistics at init (step 0) and every k steps. */
+  gradientEvery: number;
+  seed: number;
+  backend: BackendPreference;
+}
+
+/** A layer with weights, in forward order; index is the x axis of the gradient-flow chart. */
+export interface ProbeLayer {
+  index: number;
+  /** Source-like name, e.g. `stage2.block0.conv1`, or `layer2.0.conv1` for a user model. */
+  name: string;
+  kind: 'conv' | 'dense' | 'norm';
+  params: number;
+  /** True when a residual addition follows this layer (marked on the chart). */
+  residualAddAfter: boolean;
+  /** Where the layer is defined, for "probe this model" (0-based line). */
+  sourceLine?: number;
+}
+
+export type ProbeErrorCode = 'diverged' | 'out-of-memory' | 'crashed' | 'backend' | 'invalid-plan' | 'timeout';
+
+/** From a probe process to its host. Every message names its variant. */
+export type ProbeMessage =
+  | {
+      type: 'started';
+      variant: string;
+      backend: string;
+      device: string;
+      params: number;
+      layers: ProbeLayer[];
+    }
+  | { type: 'step'; variant: string; step: number; loss: number; accuracy: number; ms: number }
+  | {
+      type: 'gradients';
+      variant: string;
+      step: number;
+      /** Per layer (by index): L2 norm of the weight gradient. */
+      gradNorms: number[];
+      /** Per layer: L2 norm of the weights. */
+      weightNorms: number[];
+      /** Per layer: |update| / |weight| of the last optimizer step; null at init. */
+      updateRatios: (number | null)[];
+    }
+  | { type: 'activations'; variant: string; step: number; means: number[]; stds: number[] }
+  | {
+      type: 'done';
+      variant: string;
+      steps: number;
+      /** Mean training loss of the last 10 steps. */
+      finalLoss: number;
+      finalAccuracy: number;
+      msPerStep: number;
+      reason: 'completed' | 'time-budget' | 'cancelled';
+    }
+  | { type: 'error'; variant: string; code: ProbeErrorCode; message: string; step?: number };
+
+/** From the host to a probe process. */
+export type ProbeCommand = { type: 'run'; plan: ProbePlan; variant: string } | { type: 'cancel' };
