@@ -2,7 +2,7 @@
 // probe worker and the CLI for Node, the panel for the browser, plus the tests and
 // benchmarks. Type-checking is separate (`npm run typecheck`).
 import * as esbuild from 'esbuild';
-import { cpSync, mkdirSync, readdirSync, rmSync, existsSync, statSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, existsSync, statSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const watch = process.argv.includes('--watch');
@@ -100,7 +100,7 @@ if (!production) {
 }
 
 async function main() {
-  if (!watch) rmSync(join(root, 'dist'), { recursive: true, force: true });
+  // dist is overwritten, never wiped: parallel test runs read it while others build.
   const started = Date.now();
   copyRuntimeAssets();
   if (watch) {
