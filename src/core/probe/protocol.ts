@@ -69,6 +69,10 @@ export type ProbeMessage =
       device: string;
       params: number;
       layers: ProbeLayer[];
+      /** Why this backend: fallbacks taken, depth rounding, anything the user should read. */
+      notes?: string[];
+      /** Floating-point operations of one training step (forward and backward), for GFLOP/s. */
+      flopsPerStep?: number;
     }
   | { type: 'step'; variant: string; step: number; loss: number; accuracy: number; ms: number }
   | {
@@ -81,6 +85,8 @@ export type ProbeMessage =
       weightNorms: number[];
       /** Per layer: |update| / |weight| of the last optimizer step; null at init. */
       updateRatios: (number | null)[];
+      /** Gradient norm of the first conv kernel over that of the last conv kernel. */
+      firstToLastRatio?: number;
     }
   | { type: 'activations'; variant: string; step: number; means: number[]; stds: number[] }
   | {
