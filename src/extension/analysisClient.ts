@@ -27,11 +27,14 @@ export function startAnalysisClient(context: vscode.ExtensionContext, log: vscod
       options: { env: serverEnvironment(context), execArgv: ['--nolazy', '--inspect=6012'] },
     },
   };
+  // Files changed outside the editor (git checkout, codegen) are re-checked by the workspace scan.
+  const sourceWatcher = vscode.workspace.createFileSystemWatcher('**/*.{py,ts,js,mjs,cjs}');
+  context.subscriptions.push(sourceWatcher);
   const clientOptions: LanguageClientOptions = {
     documentSelector,
     outputChannel: log,
     initializationOptions: vscode.workspace.getConfiguration('residualLens'),
-    synchronize: { configurationSection: 'residualLens' },
+    synchronize: { configurationSection: 'residualLens', fileEvents: sourceWatcher },
   };
   const client = new LanguageClient('residualLens', 'Residual Lens', serverOptions, clientOptions);
   let failed = false;

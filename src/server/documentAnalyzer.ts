@@ -8,9 +8,10 @@ import { toLspDiagnostic } from './convert';
 import type { ServerSettings } from './settings';
 
 /**
- * Debounced, newest-wins analysis of open documents. Each document has at most one
- * pending timer; a result is published only if the document is still at the version
- * that was analysed, so a stale result never reaches the editor.
+ * Debounced, newest-wins analysis of open documents, plus one-off analysis of files
+ * on disk for the workspace scan. Each open document has at most one pending timer;
+ * a result is published only if the document is still at the version that was
+ * analysed, so a stale result never reaches the editor.
  */
 export class DocumentAnalyzer {
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -23,23 +24,26 @@ export class DocumentAnalyzer {
   ) {}
 
   schedule(document: TextDocument, delayMs: number): void {
-    const pending = this.timers.get(document.uri);
-    if (pending) clearTimeout(pending);
+    this.cancel(document.uri);
     this.timers.set(
       document.uri,
       setTimeout(() => {
         this.timers.delete(document.uri);
-        void this.analyze(document);
+        void this.analyzeOpenDocument(document);
       }, delayMs),
     );
   }
 
-  forget(uri: string): void {
+  cancel(uri: string): void {
     const pending = this.timers.get(uri);
     if (pending) clearTimeout(pending);
     this.timers.delete(uri);
+  }
+
+  async clear(uri: string): Promise<void> {
+    this.cancel(uri);
     this.results.delete(uri);
-    void this.connection.sendDiagnostics({ uri, diagnostics: [] });
+    await this.connection.sendDiagnostics({ uri, diagnostics: [] });
   }
 
   lastResult(uri: string, version: number): AnalysisResult | undefined {
@@ -47,31 +51,60 @@ export class DocumentAnalyzer {
     return entry && entry.version === version ? entry.result : undefined;
   }
 
-  private async analyze(document: TextDocument): Promise<void> {
-    const grammar = grammarFor(document.languageId) ?? grammarFor(document.uri);
-    if (!grammar) return;
+  /** Analyses a file that is not open in the editor and publishes its findings. */
+  async analyzeFileOnDisk(path: string): Promise<AnalysisResult | undefined> {
+    const uri = URI.file(path).toString();
+    const settings = this.settings();
+    let text: string;
+    try {
+      const size = statSync(path).size;
+      if (size > settings.maxFileBytes) {
+        this.connection.console.log(`${path}: skipped (${(size / 1024 / 1024).toFixed(1)} MB is over the limit)`);
+        return undefined;
+      }
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      this.connection.console.log(`${path}: not readable (${err instanceof Error ? err.message : String(err)})`);
+      return undefined;
+    }
+    const result = await this.analyze(uri, grammarFor(path), text);
+    if (result && (result.findings.length > 0 || this.results.has(uri))) {
+      this.results.set(uri, { version: -1, result });
+      await this.connection.sendDiagnostics({ uri, diagnostics: result.findings.map(toLspDiagnostic) });
+    }
+    return result;
+  }
+
+  private async analyzeOpenDocument(document: TextDocument): Promise<void> {
+    const version = document.version;
+    const result = await this.analyze(document.uri, grammarFor(document.languageId) ?? grammarFor(document.uri), document.getText());
+    if (!result) return;
+    if (version !== document.version) return; // an edit arrived meanwhile; its own run will publish
+    this.results.set(document.uri, { version, result });
+    const diagnostics: Diagnostic[] = result.findings.map(toLspDiagnostic);
+    await this.connection.sendDiagnostics({ uri: document.uri, version, diagnostics });
+  }
+
+  private async analyze(uri: string, grammar: ReturnType<typeof grammarFor>, text: string): Promise<AnalysisResult | undefined> {
+    if (!grammar) return undefined;
     const settings = this.settings();
     if (!settings.enable) {
-      await this.connection.sendDiagnostics({ uri: document.uri, diagnostics: [] });
-      return;
+      await this.connection.sendDiagnostics({ uri, diagnostics: [] });
+      return undefined;
     }
     let grammars: Grammars;
     try {
       grammars = await this.grammars;
     } catch {
-      return; // already reported once at startup
+      return undefined; // already reported once at startup
     }
-    const version = document.version;
-    const result = analyzeDocument(
-      { uri: document.uri, grammar, text: document.getText() },
-      grammars,
-      { ...defaultAnalysisOptions, maxFileBytes: settings.maxFileBytes, readWorkspaceFile: readFileBesides },
-    );
+    const result = analyzeDocument({ uri, grammar, text }, grammars, {
+      ...defaultAnalysisOptions,
+      maxFileBytes: settings.maxFileBytes,
+      readWorkspaceFile: readFileBesides,
+    });
     for (const line of result.log) this.connection.console.log(line);
-    if (version !== document.version) return; // an edit arrived meanwhile; its own run will publish
-    this.results.set(document.uri, { version, result });
-    const diagnostics: Diagnostic[] = result.findings.map(toLspDiagnostic);
-    await this.connection.sendDiagnostics({ uri: document.uri, version, diagnostics });
+    return result;
   }
 }
 

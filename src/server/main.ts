@@ -3,6 +3,8 @@ import {
   ProposedFeatures,
   TextDocuments,
   TextDocumentSyncKind,
+  CodeActionKind,
+  FileChangeType,
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -11,6 +13,9 @@ import { Grammars } from '../core/parse/grammars';
 import { registerBuiltinCheckers } from '../core/checkers';
 import { DocumentAnalyzer } from './documentAnalyzer';
 import { readSettings, type ServerSettings } from './settings';
+import { codeActionsFor } from './codeActions';
+import { scanWorkspace } from './workspaceScanner';
+import { URI } from 'vscode-uri';
 
 // The analysis process: the extension starts it over IPC, and tests start the same
 // bundle and speak JSON-RPC to it over stdio.
@@ -20,9 +25,11 @@ registerBuiltinCheckers();
 
 let analyzer: DocumentAnalyzer | undefined;
 let settings: ServerSettings = readSettings(undefined);
+let workspaceFolders: string[] = [];
 
 connection.onInitialize((params): InitializeResult => {
   settings = readSettings(params.initializationOptions);
+  workspaceFolders = (params.workspaceFolders ?? []).map((f) => URI.parse(f.uri)).filter((u) => u.scheme === 'file').map((u) => u.fsPath);
   const grammarDir = join(__dirname, 'grammars');
   const grammarsReady = Grammars.load(grammarDir);
   analyzer = new DocumentAnalyzer(grammarsReady, connection, () => settings);
@@ -31,7 +38,8 @@ connection.onInitialize((params): InitializeResult => {
   });
   return {
     capabilities: {
-      textDocumentSync: TextDocumentSyncKind.Incremental,
+      textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
     },
     serverInfo: { name: 'Residual Lens analysis server', version: process.env.RESIDUAL_LENS_VERSION ?? 'dev' },
   };
@@ -46,7 +54,35 @@ connection.onDidChangeConfiguration((change) => {
 documents.onDidOpen((event) => analyzer?.schedule(event.document, 0));
 documents.onDidChangeContent((event) => analyzer?.schedule(event.document, settings.debounceMs));
 documents.onDidSave((event) => analyzer?.schedule(event.document, 0));
-documents.onDidClose((event) => analyzer?.forget(event.document.uri));
+documents.onDidClose((event) => {
+  // A closed file keeps its on-disk findings in the Problems panel when the scan is on.
+  const path = event.document.uri.startsWith('file:') ? URI.parse(event.document.uri).fsPath : undefined;
+  if (settings.workspaceScan && path) {
+    analyzer?.cancel(event.document.uri);
+    void analyzer?.analyzeFileOnDisk(path);
+  } else {
+    void analyzer?.clear(event.document.uri);
+  }
+});
+
+connection.onInitialized(() => {
+  if (!settings.workspaceScan || !analyzer) return;
+  void scanWorkspace(connection, analyzer, workspaceFolders, (uri) => documents.get(uri) !== undefined);
+});
+
+connection.onDidChangeWatchedFiles((change) => {
+  for (const event of change.changes) {
+    if (documents.get(event.uri) || !event.uri.startsWith('file:')) continue; // open documents follow the editor
+    if (event.type === FileChangeType.Deleted) void analyzer?.clear(event.uri);
+    else if (settings.workspaceScan) void analyzer?.analyzeFileOnDisk(URI.parse(event.uri).fsPath);
+  }
+});
+
+connection.onCodeAction((params) => {
+  const document = documents.get(params.textDocument.uri);
+  if (!document) return [];
+  return codeActionsFor(params, analyzer?.lastResult(document.uri, document.version));
+});
 
 documents.listen(connection);
 connection.listen();

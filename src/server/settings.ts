@@ -4,6 +4,7 @@ export interface ServerSettings {
   enable: boolean;
   debounceMs: number;
   maxFileBytes: number;
+  workspaceScan: boolean;
 }
 
 /** Reads the `residualLens` section sent by the client, falling back to defaults field by field. */
@@ -14,6 +15,7 @@ export function readSettings(section: unknown): ServerSettings {
   return {
     enable: typeof raw.enable === 'boolean' ? raw.enable : true,
     debounceMs: number(raw.debounceMs, 250, 0, 5000),
+    workspaceScan: typeof raw.workspaceScan === 'boolean' ? raw.workspaceScan : true,
     maxFileBytes: number(raw.maxFileSizeKB, defaultAnalysisOptions.maxFileBytes / 1024, 1, 1024 * 1024) * 1024,
   };
 }

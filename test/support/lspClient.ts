@@ -13,6 +13,8 @@ import { distDir } from './paths';
 export class LanguageServerProcess {
   readonly diagnostics = new Map<string, PublishDiagnosticsParams[]>();
   readonly logs: string[] = [];
+  /** What the test client answers to workspace/configuration, by section. */
+  configuration: Record<string, unknown> = {};
   private readonly listeners: Array<(params: PublishDiagnosticsParams) => void> = [];
 
   private constructor(
@@ -28,15 +30,22 @@ export class LanguageServerProcess {
     connection.onNotification('window/logMessage', (params: { message: string }) => {
       this.logs.push(params.message);
     });
-    connection.onRequest('workspace/configuration', () => [{}]);
+    connection.onRequest('workspace/configuration', (params: { items: Array<{ section?: string }> }) =>
+      params.items.map((item) => this.configuration[item.section ?? ''] ?? {}),
+    );
     connection.onRequest('client/registerCapability', () => null);
     connection.onRequest('window/workDoneProgress/create', () => null);
   }
 
-  static async start(initializationOptions: unknown = {}, rootPath?: string): Promise<{ server: LanguageServerProcess; initialize: InitializeResult }> {
+  static async start(
+    initializationOptions: unknown = {},
+    rootPath?: string,
+    configuration: Record<string, unknown> = {},
+  ): Promise<{ server: LanguageServerProcess; initialize: InitializeResult }> {
     const child = spawn(process.execPath, [join(distDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     const server = new LanguageServerProcess(child, connection);
+    server.configuration = configuration;
     connection.listen();
     const initialize = (await connection.sendRequest('initialize', {
       processId: process.pid,
