@@ -5,7 +5,7 @@
 // the extension-test payload, and exits with the tests' exit code. While the tests run
 // it serves a small loopback "UI bridge" so tests in the extension host can read and
 // drive the workbench page (screenshots, keys, text of the Problems panel).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -113,6 +113,13 @@ async function main() {
   const bridgeUrl = `http://127.0.0.1:${bridge.address().port}`;
   const port = await freePort();
   const started = Date.now();
+  const serverEnv = { ...process.env, PATH: `${node24}:${process.env.PATH}`, RESIDUAL_LENS_UI_BRIDGE: bridgeUrl };
+  if (process.env.RESIDUAL_LENS_INSTALL_VSIX) {
+    // The packaged extension, installed the way a user installs it.
+    const install = spawnSync(join(node24, 'node'), [codeServer, '--user-data-dir', userDataDir, '--extensions-dir', join(scratch, 'extensions'), '--install-extension', process.env.RESIDUAL_LENS_INSTALL_VSIX], { env: serverEnv, encoding: 'utf8' });
+    if (install.status !== 0) throw new Error(`--install-extension failed: ${install.stdout}${install.stderr}`);
+    console.log(`code-server-launcher: ${install.stdout.trim().split('\n').pop()}`);
+  }
   server = spawn(
     join(node24, 'node'),
     [
@@ -131,7 +138,7 @@ async function main() {
     {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PATH: `${node24}:${process.env.PATH}`, RESIDUAL_LENS_UI_BRIDGE: bridgeUrl },
+      env: serverEnv,
     },
   );
   const serverLog = [];
