@@ -1,0 +1,202 @@
+// What the summary table, the verdict sentence and the CSV export say about a run.
+import { isPartial, type ProbeRunState, type VariantResult } from './probeRun';
+
+export interface SummaryRow {
+  id: string;
+  label: string;
+  params: number | null;
+  /** Mean loss of the last 10 steps (from the worker when the variant finished). */
+  finalLoss: number | null;
+  finalAccuracy: number | null;
+  /** Gradient norm of the first weight layer over the last one, at init. */
+  gradientRatio: number | null;
+  msPerStep: number | null;
+  backendDevice: string;
+  status: string;
+  partial: boolean;
+}
+
+/** Layers whose gradients the flow chart and the ratio use: kernels, not norm scales. */
+export function weightLayerIndices(v: VariantResult): number[] {
+  const kernels = v.layers.filter((l) => l.kind !== 'norm').map((l) => l.index);
+  if (kernels.length) return kernels;
+  const count = v.gradientInit?.gradNorms.length ?? 0;
+  return Array.from({ length: count }, (_, i) => i);
+}
+
+export function gradientRatio(v: VariantResult): number | null {
+  const norms = v.gradientInit?.gradNorms;
+  if (!norms) return null;
+  const indices = weightLayerIndices(v).filter((i) => typeof norms[i] === 'number');
+  if (indices.length < 2) return null;
+  const first = norms[indices[0]!]!;
+  const last = norms[indices[indices.length - 1]!]!;
+  return last > 0 ? first / last : null;
+}
+
+function meanOfLast(values: (number | null)[], count: number): number | null {
+  const finite = values.filter((x): x is number => x !== null).slice(-count);
+  return finite.length ? finite.reduce((a, b) => a + b, 0) / finite.length : null;
+}
+
+export function statusText(v: VariantResult): string {
+  switch (v.status) {
+    case 'waiting':
+      return 'waiting';
+    case 'running':
+      return v.steps.length ? `running, step ${v.steps[v.steps.length - 1]}` : 'starting';
+    case 'completed':
+      return 'completed';
+    case 'time-budget':
+      return 'stopped at time budget';
+    case 'cancelled':
+      return v.failure?.message ?? 'cancelled';
+    case 'failed':
+      return v.failure ? `${v.failure.code === 'stopped' ? '' : v.failure.code + ': '}${v.failure.message}` : 'failed';
+  }
+}
+
+export function summaryRow(v: VariantResult): SummaryRow {
+  const avgMs = v.ms.length ? v.ms.reduce((a, b) => a + b, 0) / v.ms.length : null;
+  return {
+    id: v.id,
+    label: v.label,
+    params: v.params,
+    finalLoss: v.finalLoss ?? meanOfLast(v.loss, 10),
+    finalAccuracy: v.finalAccuracy ?? meanOfLast(v.accuracy, 10),
+    gradientRatio: gradientRatio(v),
+    msPerStep: v.msPerStep ?? avgMs,
+    backendDevice: [v.backend, v.device].filter(Boolean).join(' · ') || '—',
+    status: statusText(v),
+    partial: isPartial(v),
+  };
+}
+
+export function formatNumber(value: number | null, digits = 3): string {
+  if (value === null || !Number.isFinite(value)) return '—';
+  const abs = Math.abs(value);
+  if (abs !== 0 && (abs >= 1e5 || abs < 1e-3)) return value.toExponential(1);
+  return Number(value.toPrecision(digits)).toLocaleString('en-US');
+}
+
+export function formatCount(value: number | null): string {
+  if (value === null) return '—';
+  if (value >= 1e6) return `${(value / 1e6).toFixed(2)} M`;
+  if (value >= 1e4) return `${(value / 1e3).toFixed(1)} k`;
+  return String(value);
+}
+
+function depthOf(v: VariantResult): number | null {
+  if (v.spec) return v.spec.depth;
+  const m = /(\d+)/.exec(v.id);
+  return m ? Number(m[1]) : null;
+}
+
+function architectureOf(v: VariantResult): 'plain' | 'residual' | null {
+  if (v.spec) return v.spec.architecture;
+  if (/plain/i.test(v.id)) return 'plain';
+  if (/res/i.test(v.id)) return 'residual';
+  return null;
+}
+
+function minGradient(v: VariantResult): number | null {
+  const norms = v.gradientInit?.gradNorms;
+  if (!norms) return null;
+  const values = weightLayerIndices(v)
+    .map((i) => norms[i])
+    .filter((x): x is number => typeof x === 'number');
+  return values.length ? Math.min(...values) : null;
+}
+
+const vanishingThreshold = 1e-5;
+
+/**
+ * One or two sentences that read the run the way the ResNet paper did: with
+ * BatchNorm a deep plain net's gradients are healthy, and its higher training loss
+ * (degradation) is an optimisation difficulty that shortcuts ease.
+ */
+export function composeVerdict(state: ProbeRunState): string {
+  const variants = state.variants.filter((v) => v.steps.length > 0 || v.gradientInit);
+  if (variants.length === 0) return '';
+  const parts: string[] = [];
+  const prefix = state.running ? 'So far: ' : '';
+
+  for (const v of state.variants) {
+    if (v.failure && v.failure.code === 'diverged') parts.push(`${v.label} diverged${v.failure.step !== null ? ` at step ${v.failure.step}` : ''} (${v.failure.message}).`);
+  }
+
+  const loss = (v: VariantResult): number | null => summaryRow(v).finalLoss;
+  const plains = variants.filter((v) => architectureOf(v) === 'plain' && depthOf(v) !== null && loss(v) !== null).sort((a, b) => depthOf(a)! - depthOf(b)!);
+  const residuals = variants.filter((v) => architectureOf(v) === 'residual' && depthOf(v) !== null);
+
+  const vanishing = variants.filter((v) => {
+    const min = minGradient(v);
+    return min !== null && min < vanishingThreshold;
+  });
+  if (vanishing.length) {
+    const names = vanishing.map((v) => v.label).join(', ');
+    const noBatchNorm = vanishing.some((v) => v.spec && !v.spec.batchNorm);
+    parts.push(`${names}: gradients vanish at init (some layers below ${vanishingThreshold.toExponential(0)})${noBatchNorm ? ', without BatchNorm' : ''}.`);
+  }
+
+  if (plains.length >= 2) {
+    const shallow = plains[0]!;
+    const deep = plains[plains.length - 1]!;
+    const shallowLoss = loss(shallow)!;
+    const deepLoss = loss(deep)!;
+    const deepRatio = gradientRatio(deep);
+    const deepHealthy = !vanishing.includes(deep);
+    const twin = residuals.find((r) => depthOf(r) === depthOf(deep));
+    const twinLoss = twin ? loss(twin) : null;
+    if (deepLoss > shallowLoss) {
+      let sentence = `${deep.label} ends at training loss ${formatNumber(deepLoss)}, above ${shallow.label}'s ${formatNumber(shallowLoss)}: the deeper plain net trains worse (degradation)`;
+      if (deepHealthy) sentence += `, although its gradients at init do not vanish${deepRatio !== null ? ` (first/last layer ratio ${formatNumber(deepRatio, 2)})` : ''}`;
+      sentence += '.';
+      if (twin && twinLoss !== null) sentence += ` ${twin.label} reaches ${formatNumber(twinLoss)} at the same depth.`;
+      parts.push(sentence);
+      if (deepHealthy) {
+        parts.push(
+          'As the ResNet paper found, with BatchNorm the plain nets’ gradients are healthy: the degradation is an optimisation difficulty, not vanishing gradients, and the shortcuts ease it.',
+        );
+      }
+    } else {
+      parts.push(
+        `No degradation in this run: ${deep.label} (loss ${formatNumber(deepLoss)}) trains no worse than ${shallow.label} (${formatNumber(shallowLoss)}). Short probes may not separate them; more steps or Adam usually do.`,
+      );
+    }
+  } else if (parts.length === 0) {
+    parts.push('Add a shallower and a deeper plain variant to compare for degradation.');
+  }
+  return prefix + parts.join(' ');
+}
+
+function csvField(value: string | number | null): string {
+  if (value === null) return '';
+  const text = String(value);
+  return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** One tidy table: a row per (variant, series, step, layer) value; empty layer for per-step series. */
+export function probeRunToCsv(state: ProbeRunState): string {
+  const rows: (string | number | null)[][] = [['variant', 'series', 'step', 'layer_index', 'layer_name', 'value']];
+  for (const v of state.variants) {
+    const layerName = (i: number): string | null => v.layers.find((l) => l.index === i)?.name ?? null;
+    v.steps.forEach((step, i) => {
+      rows.push([v.id, 'loss', step, null, null, v.loss[i] ?? null]);
+      rows.push([v.id, 'accuracy', step, null, null, v.accuracy[i] ?? null]);
+      rows.push([v.id, 'ms', step, null, null, v.ms[i] ?? null]);
+    });
+    for (const message of state.record.messages) {
+      if (message.variant !== v.id) continue;
+      if (message.type === 'gradients') {
+        message.gradNorms.forEach((x, i) => rows.push([v.id, 'grad_norm', message.step, i, layerName(i), x]));
+        message.weightNorms.forEach((x, i) => rows.push([v.id, 'weight_norm', message.step, i, layerName(i), x]));
+        message.updateRatios.forEach((x, i) => rows.push([v.id, 'update_ratio', message.step, i, layerName(i), x]));
+      } else if (message.type === 'activations') {
+        message.means.forEach((x, i) => rows.push([v.id, 'activation_mean', message.step, i, layerName(i), x]));
+        message.stds.forEach((x, i) => rows.push([v.id, 'activation_std', message.step, i, layerName(i), x]));
+      }
+    }
+  }
+  return rows.map((r) => r.map(csvField).join(',')).join('\n') + '\n';
+}

@@ -1,0 +1,272 @@
+import * as vscode from 'vscode';
+import type { ExportFormat } from '../../core/probe/panelProtocol';
+import { parseProbeMessage } from '../../core/probe/probeMessageValidation';
+import type { ReceivedProbeMessage } from '../../core/probe/probeMessageValidation';
+import { ProbeRunState, createProbeRun, parseProbeRunFile, type ProbeRunRecord, type RunOutcome } from '../../core/probe/probeRun';
+import { probeRunToCsv } from '../../core/probe/probeSummary';
+import { renderProbeReportHtml } from '../../core/probe/reportHtml';
+import type { ProbePlan } from '../../core/probe/protocol';
+import { GradientFlowPanel, gradientFlowViewType } from './gradientFlowPanel';
+import { MessageBatcher } from './messageBatcher';
+
+/** What the probe command flow plugs in so the panel's Re-run and Stop buttons work. */
+export interface ProbeRunController {
+  rerun(): void;
+  stop(): void;
+}
+
+const lastRunFile = 'last-probe-run.json';
+const renderIntervalMs = 100;
+const pngTimeoutMs = 15_000;
+
+/**
+ * Holds the current probe run, feeds it to the gradient-flow panel (opening, restoring
+ * and re-feeding it as needed) and exports it. The probe command flow talks only to this.
+ */
+export class GradientFlowService implements vscode.Disposable {
+  private panel: GradientFlowPanel | undefined;
+  private run: ProbeRunState | undefined;
+  private loadedFromDisk = false;
+  private controller: ProbeRunController | undefined;
+  private nextPngRequest = 1;
+  private readonly pngRequests = new Map<number, (dataUrl: string | null) => void>();
+  private readonly batcher = new MessageBatcher<ReceivedProbeMessage>(renderIntervalMs, (messages) => this.panel?.post({ type: 'probe', messages }));
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.disposables.push(this.batcher);
+  }
+
+  get lastRun(): ProbeRunRecord | undefined {
+    return this.run?.record;
+  }
+
+  get isRunning(): boolean {
+    return this.run?.running ?? false;
+  }
+
+  setRunController(controller: ProbeRunController | undefined): void {
+    this.controller = controller;
+    this.sendControls();
+  }
+
+  /** Starts showing a new run, opening the panel beside the editor. */
+  beginRun(plan: ProbePlan | null): void {
+    this.batcher.clear();
+    this.run = new ProbeRunState(createProbeRun(plan));
+    this.loadedFromDisk = true;
+    this.show();
+    this.sendSnapshot();
+  }
+
+  /** One message from the probe supervisor, as received (validated here; unknown fields dropped and logged). */
+  postProbeMessage(data: unknown): void {
+    const parsed = parseProbeMessage(data);
+    if (!parsed.ok) {
+      this.log.warn(`probe: ignored a message: ${parsed.error}`);
+      return;
+    }
+    if (parsed.ignoredFields.length) this.log.info(`probe: ignored unexpected fields ${parsed.ignoredFields.join(', ')}`);
+    this.run ??= new ProbeRunState(createProbeRun(null));
+    this.run.apply(parsed.value);
+    if (this.panel?.isReady) this.batcher.add(parsed.value);
+  }
+
+  async endRun(outcome: Exclude<RunOutcome, 'running'>, message: string | null = null): Promise<void> {
+    if (!this.run) return;
+    this.run.end(outcome, message);
+    this.batcher.flush();
+    this.panel?.post({ type: 'runEnded', outcome, message });
+    this.sendControls();
+    await this.save();
+  }
+
+  /** Opens (or reveals) the panel; it shows the current run, else the last one stored for this workspace. */
+  show(): void {
+    if (this.panel) {
+      this.panel.reveal();
+      return;
+    }
+    this.adopt(GradientFlowPanel.create(this.context.extensionUri, this.log));
+  }
+
+  /** The serializer's path: VS Code restored a panel after a reload. */
+  adopt(panel: GradientFlowPanel): void {
+    this.panel?.dispose();
+    this.panel = panel;
+    const subscriptions = [
+      panel.onReady(() => void this.onPanelReady()),
+      panel.onMessage((message) => {
+        switch (message.type) {
+          case 'rerun':
+            if (this.controller) this.controller.rerun();
+            else void vscode.commands.executeCommand('residualLens.runDepthProbe').then(undefined, () => this.log.warn('probe: no probe runner is available to re-run'));
+            break;
+          case 'stop':
+            this.controller?.stop();
+            break;
+          case 'export':
+            void this.exportWith(message.format, message.dataUrl);
+            break;
+          case 'png':
+            this.pngRequests.get(message.requestId)?.(message.dataUrl);
+            this.pngRequests.delete(message.requestId);
+            break;
+        }
+      }),
+    ];
+    panel.onDidDispose(() => {
+      for (const s of subscriptions) s.dispose();
+      if (this.panel === panel) this.panel = undefined;
+      this.batcher.clear();
+      for (const resolve of this.pngRequests.values()) resolve(null);
+      this.pngRequests.clear();
+    });
+  }
+
+  private async onPanelReady(): Promise<void> {
+    if (!this.run && !this.loadedFromDisk) await this.loadLastRun();
+    this.batcher.clear();
+    this.sendSnapshot();
+  }
+
+  private sendSnapshot(): void {
+    if (this.run) this.panel?.post({ type: 'load', run: this.run.record });
+    this.sendControls();
+  }
+
+  private sendControls(): void {
+    this.panel?.post({ type: 'controls', canRerun: true, canStop: !!this.controller && this.isRunning });
+  }
+
+  private storageFile(): vscode.Uri | undefined {
+    const dir = this.context.storageUri;
+    return dir ? vscode.Uri.joinPath(dir, lastRunFile) : undefined;
+  }
+
+  private async loadLastRun(): Promise<void> {
+    this.loadedFromDisk = true;
+    const file = this.storageFile();
+    if (!file) return;
+    let text: string;
+    try {
+      text = new TextDecoder().decode(await vscode.workspace.fs.readFile(file));
+    } catch {
+      return; // no probe has run in this workspace yet
+    }
+    const parsed = parseProbeRunFile(text);
+    if (!parsed.ok) {
+      this.log.warn(`probe: the stored last run could not be read: ${parsed.error}`);
+      this.panel?.post({ type: 'notice', text: `The last probe result could not be opened: ${parsed.error}.` });
+      return;
+    }
+    this.run ??= new ProbeRunState(parsed.value);
+  }
+
+  private async save(): Promise<void> {
+    const file = this.storageFile();
+    if (!file || !this.run) return;
+    try {
+      await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(file, '..'));
+      await vscode.workspace.fs.writeFile(file, new TextEncoder().encode(JSON.stringify(this.run.record)));
+    } catch (err) {
+      this.log.warn(`probe: could not keep the last run in workspace storage: ${String(err)}`);
+    }
+  }
+
+  /** Opens a result file (JSON written by this extension or the CLI's JSON lines) in the panel. */
+  async openResultFile(uri: vscode.Uri): Promise<boolean> {
+    const parsed = parseProbeRunFile(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)));
+    if (!parsed.ok) {
+      void vscode.window.showErrorMessage(`Residual Lens: ${uri.fsPath} cannot be opened: ${parsed.error}.`);
+      return false;
+    }
+    if (parsed.ignoredFields.length) this.log.info(`probe: ${uri.fsPath}: ignored ${parsed.ignoredFields.join(', ')}`);
+    this.run = new ProbeRunState(parsed.value);
+    this.loadedFromDisk = true;
+    this.show();
+    this.sendSnapshot();
+    return true;
+  }
+
+  private async requestPng(): Promise<string | null> {
+    this.show();
+    const panel = this.panel;
+    if (!panel) return null;
+    if (!panel.isReady) await new Promise<void>((resolve) => {
+      const once = panel.onReady(() => {
+        once.dispose();
+        setTimeout(resolve, 300); // the snapshot sent on ready is drawn first
+      });
+    });
+    const requestId = this.nextPngRequest++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pngRequests.delete(requestId);
+        resolve(null);
+      }, pngTimeoutMs);
+      this.pngRequests.set(requestId, (dataUrl) => {
+        clearTimeout(timer);
+        resolve(dataUrl);
+      });
+      panel.post({ type: 'requestPng', requestId });
+    });
+  }
+
+  /** The contents of an export, or undefined with the reason logged. */
+  async renderExport(format: ExportFormat, pngDataUrl: string | null = null): Promise<Uint8Array | undefined> {
+    if (!this.run && !this.loadedFromDisk) await this.loadLastRun();
+    const run = this.run;
+    if (!run) return undefined;
+    switch (format) {
+      case 'json':
+        return new TextEncoder().encode(JSON.stringify(run.record, null, 1) + '\n');
+      case 'csv':
+        return new TextEncoder().encode(probeRunToCsv(run));
+      case 'html': {
+        const read = async (...path: string[]): Promise<string> => new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(this.context.extensionUri, ...path)));
+        const [scriptText, styleText] = await Promise.all([read('dist', 'webview.js'), read('media', 'panel.css')]);
+        return new TextEncoder().encode(renderProbeReportHtml({ run: run.record, scriptText, styleText }));
+      }
+      case 'png': {
+        const dataUrl = pngDataUrl ?? (await this.requestPng());
+        if (!dataUrl) return undefined;
+        return Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64');
+      }
+    }
+  }
+
+  async exportWith(format: ExportFormat, pngDataUrl: string | null = null, target?: vscode.Uri): Promise<vscode.Uri | undefined> {
+    const bytes = await this.renderExport(format, pngDataUrl);
+    if (!bytes) {
+      void vscode.window.showWarningMessage(this.run ? `Residual Lens: the ${format.toUpperCase()} export could not be made (see the log).` : 'Residual Lens: no probe result to export yet. Run "Residual Lens: Run Depth Probe" first.');
+      return undefined;
+    }
+    const stamp = (this.run?.record.createdAt ?? new Date().toISOString()).slice(0, 19).replace(/[:T]/g, '-');
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const fileName = `probe-report-${stamp}.${format}`;
+    const filters: Record<ExportFormat, Record<string, string[]>> = { html: { 'HTML report': ['html'] }, json: { 'Probe result': ['json'] }, csv: { CSV: ['csv'] }, png: { 'PNG image': ['png'] } };
+    const uri =
+      target ??
+      (await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, fileName) : undefined, filters: filters[format], saveLabel: `Export ${format.toUpperCase()}` }));
+    if (!uri) return undefined;
+    await vscode.workspace.fs.writeFile(uri, bytes);
+    this.log.info(`probe: exported ${format.toUpperCase()} to ${uri.fsPath}`);
+    if (!target) {
+      void vscode.window.showInformationMessage(`Residual Lens: saved ${uri.fsPath.split(/[\\/]/).pop()}.`, 'Open').then((choice) => {
+        if (choice === 'Open') void vscode.env.openExternal(uri);
+      });
+    }
+    return uri;
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+}
+
+export { gradientFlowViewType };

@@ -1,0 +1,291 @@
+// The four probe charts. The panel and the standalone HTML report both draw through
+// this module, so a report shows exactly what the panel showed.
+import {
+  Chart,
+  LineController,
+  LineElement,
+  PointElement,
+  LinearScale,
+  LogarithmicScale,
+  Tooltip,
+  type ChartDataset,
+  type ChartOptions,
+  type Plugin,
+  type ScriptableContext,
+} from 'chart.js';
+import type { PanelViewOptions } from '../src/core/probe/panelProtocol';
+import { isPartial, type VariantResult } from '../src/core/probe/probeRun';
+import { weightLayerIndices } from '../src/core/probe/probeSummary';
+import { withAlpha, type ChartTheme } from './theme';
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, Tooltip);
+
+export interface PlottedVariant {
+  variant: VariantResult;
+  color: string;
+  /** Plain nets are dashed, residual nets solid; colour follows depth. */
+  dashed: boolean;
+  visible: boolean;
+}
+
+type Point = { x: number; y: number | null };
+type LineDataset = ChartDataset<'line', Point[]>;
+type LineChart = Chart<'line', Point[]>;
+
+export type ChartName = 'gradient' | 'loss' | 'accuracy' | 'activation';
+
+interface ResidualMark {
+  x: number;
+  color: string;
+}
+
+const residualMarks = new WeakMap<Chart, ResidualMark[]>();
+
+/** Thin dotted verticals where a residual addition follows a layer, in the variant's colour. */
+const residualMarksPlugin: Plugin<'line'> = {
+  id: 'residualMarks',
+  beforeDatasetsDraw(chart) {
+    const marks = residualMarks.get(chart);
+    if (!marks?.length) return;
+    const { ctx, chartArea, scales } = chart;
+    const x = scales.x;
+    if (!x) return;
+    ctx.save();
+    ctx.lineWidth = 1;
+    ctx.setLineDash([2, 3]);
+    for (const mark of marks) {
+      const px = x.getPixelForValue(mark.x);
+      if (px < chartArea.left || px > chartArea.right) continue;
+      ctx.strokeStyle = mark.color;
+      ctx.beginPath();
+      ctx.moveTo(px, chartArea.top);
+      ctx.lineTo(px, chartArea.bottom);
+      ctx.stroke();
+    }
+    ctx.restore();
+  },
+};
+
+/** A curve that stops early ends with a marker: a cross where it diverged, a diamond where it was cut short. */
+function endMarker(v: VariantResult): { style: 'crossRot' | 'rectRot'; radius: number } | null {
+  if (v.failure?.code === 'diverged') return { style: 'crossRot', radius: 9 };
+  if (isPartial(v) && v.status !== 'running' && v.status !== 'waiting') return { style: 'rectRot', radius: 6 };
+  return null;
+}
+
+function lastDefinedIndex(points: Point[]): number {
+  for (let i = points.length - 1; i >= 0; i--) if (points[i]!.y !== null) return i;
+  return -1;
+}
+
+/** TensorBoard-style exponential smoothing, debiased so the first steps are not pulled to 0. */
+export function smooth(values: (number | null)[], weight: number): (number | null)[] {
+  if (weight <= 0) return values;
+  let average = 0;
+  let count = 0;
+  return values.map((value) => {
+    if (value === null) return null;
+    average = average * weight + (1 - weight) * value;
+    count++;
+    return average / (1 - Math.pow(weight, count));
+  });
+}
+
+function formatTick(value: number, log: boolean): string {
+  if (!log) return Number(value.toPrecision(3)).toString();
+  const exponent = Math.floor(Math.log10(value) + 1e-9);
+  const mantissa = Math.round(value / Math.pow(10, exponent));
+  if (mantissa !== 1) return '';
+  return exponent >= -2 && exponent <= 3 ? String(Number(value.toPrecision(1))) : `1e${exponent}`;
+}
+
+export class ProbeCharts {
+  private readonly charts = new Map<ChartName, LineChart>();
+  private theme: ChartTheme;
+  /** Layer names by variant, for tooltips. */
+  private layerNames = new Map<string, Map<number, string>>();
+
+  constructor(canvases: Record<ChartName, HTMLCanvasElement>, theme: ChartTheme) {
+    this.theme = theme;
+    for (const [name, canvas] of Object.entries(canvases) as [ChartName, HTMLCanvasElement][]) {
+      const chart = new Chart<'line', Point[]>(canvas, { type: 'line', data: { datasets: [] }, options: this.options(name, true), plugins: name === 'gradient' ? [residualMarksPlugin] : [] });
+      this.charts.set(name, chart);
+    }
+  }
+
+  chart(name: ChartName): LineChart {
+    return this.charts.get(name)!;
+  }
+
+  setTheme(theme: ChartTheme, view: PanelViewOptions): void {
+    this.theme = theme;
+    for (const [name, chart] of this.charts) {
+      chart.options = this.options(name, name === 'gradient' ? view.logScale : false);
+      chart.update('none');
+    }
+  }
+
+  private options(name: ChartName, logScale: boolean): ChartOptions<'line'> {
+    const t = this.theme;
+    const axisTitles: Record<ChartName, [string, string]> = {
+      gradient: ['layer index (input → output)', 'gradient L2 norm'],
+      loss: ['step', 'training loss'],
+      accuracy: ['step', 'training accuracy'],
+      activation: ['layer index (input → output)', 'activation std at init'],
+    };
+    const [xTitle, yTitle] = axisTitles[name];
+    const font = { family: t.fontFamily, size: Math.max(11, t.fontSize - 1) };
+    const scaleStyle = {
+      grid: { color: withAlpha(t.grid, t.highContrast ? 0.8 : 0.5), tickColor: withAlpha(t.grid, 0.6) },
+      border: { color: t.grid },
+      ticks: { color: t.muted, font },
+    };
+    const useLog = name === 'gradient' && logScale;
+    return {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      parsing: false,
+      normalized: true,
+      spanGaps: false,
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      layout: { padding: { top: 6, right: 10 } },
+      color: t.foreground,
+      font,
+      elements: { line: { borderWidth: t.highContrast ? 3 : 2, tension: 0 }, point: { radius: 0, hoverRadius: 4, hitRadius: 6 } },
+      plugins: {
+        tooltip: {
+          backgroundColor: withAlpha(t.background, 0.95),
+          titleColor: t.foreground,
+          bodyColor: t.foreground,
+          borderColor: t.grid,
+          borderWidth: 1,
+          titleFont: font,
+          bodyFont: font,
+          callbacks: {
+            title: (items) => {
+              const item = items[0];
+              if (!item) return '';
+              const x = item.parsed.x ?? 0;
+              if (name === 'loss' || name === 'accuracy') return `step ${x}`;
+              const variantId = (item.dataset as LineDataset & { variantId?: string }).variantId ?? '';
+              const layer = this.layerNames.get(variantId)?.get(x);
+              return layer ? `layer ${x}: ${layer}` : `layer ${x}`;
+            },
+            label: (item) => `${item.dataset.label ?? ''}: ${Number((item.parsed.y ?? 0).toPrecision(4))}`,
+          },
+        },
+      },
+      scales: {
+        x: { type: 'linear', title: { display: true, text: xTitle, color: t.muted, font }, ...scaleStyle, ticks: { ...scaleStyle.ticks, precision: 0, maxTicksLimit: 12 } },
+        y: {
+          type: useLog ? 'logarithmic' : 'linear',
+          title: { display: true, text: yTitle + (useLog ? ' (log)' : ''), color: t.muted, font },
+          ...scaleStyle,
+          ticks: { ...scaleStyle.ticks, autoSkip: true, maxTicksLimit: 8, callback: (value) => formatTick(Number(value), useLog) },
+          ...(name === 'accuracy' ? { min: 0, max: 1 } : {}),
+        },
+      },
+    };
+  }
+
+  private dataset(p: PlottedVariant, points: Point[], markEnd: boolean): LineDataset & { variantId: string } {
+    const marker = markEnd ? endMarker(p.variant) : null;
+    const end = marker ? lastDefinedIndex(points) : -1;
+    const dense = points.length > 40;
+    const radius = this.theme.highContrast ? 3 : 2.5;
+    return {
+      label: p.variant.label,
+      variantId: p.variant.id,
+      data: points,
+      hidden: !p.visible,
+      borderColor: p.color,
+      backgroundColor: p.color,
+      borderDash: p.dashed ? [6, 4] : [],
+      pointStyle: (ctx: ScriptableContext<'line'>) => (ctx.dataIndex === end && marker ? marker.style : 'circle'),
+      pointRadius: (ctx: ScriptableContext<'line'>) => (ctx.dataIndex === end && marker ? marker.radius : dense ? 0 : radius),
+      pointBorderWidth: (ctx: ScriptableContext<'line'>) => (ctx.dataIndex === end && marker ? 3 : 1),
+    };
+  }
+
+  update(variants: PlottedVariant[], view: PanelViewOptions): void {
+    this.layerNames = new Map(variants.map((p) => [p.variant.id, new Map(p.variant.layers.map((l) => [l.index, l.name]))]));
+    const gradient = this.chart('gradient');
+    const wantLog = view.logScale;
+    const isLog = (gradient.options.scales?.y as { type?: string } | undefined)?.type === 'logarithmic';
+    if (wantLog !== isLog) gradient.options = this.options('gradient', wantLog);
+
+    gradient.data.datasets = variants.map((p) => {
+      const snapshot = view.gradientSnapshot === 'init' ? p.variant.gradientInit : (p.variant.gradientLatest ?? p.variant.gradientInit);
+      const norms = snapshot?.gradNorms ?? [];
+      const points = weightLayerIndices(p.variant)
+        .filter((i) => i < norms.length)
+        .map((i) => {
+          const y = norms[i] ?? null;
+          return { x: i, y: y !== null && (!wantLog || y > 0) ? y : null };
+        });
+      return this.dataset(p, points, view.gradientSnapshot === 'latest');
+    });
+    residualMarks.set(
+      gradient,
+      variants
+        .filter((p) => p.visible && p.variant.spec?.architecture !== 'plain')
+        .flatMap((p) => p.variant.layers.filter((l) => l.residualAddAfter).map((l) => ({ x: l.index + 0.5, color: withAlpha(p.color, this.theme.highContrast ? 0.9 : 0.45) }))),
+    );
+
+    const stepSeries = (pick: (v: VariantResult) => (number | null)[]) =>
+      variants.map((p) => {
+        const values = smooth(pick(p.variant), view.smoothing);
+        return this.dataset(
+          p,
+          p.variant.steps.map((step, i) => ({ x: step, y: values[i] ?? null })),
+          true,
+        );
+      });
+    this.chart('loss').data.datasets = stepSeries((v) => v.loss);
+    this.chart('accuracy').data.datasets = stepSeries((v) => v.accuracy);
+
+    this.chart('activation').data.datasets = variants.map((p) => {
+      const stds = p.variant.activationInit?.stds ?? [];
+      return this.dataset(
+        p,
+        stds.map((y, i) => ({ x: i, y })),
+        false,
+      );
+    });
+    for (const chart of this.charts.values()) chart.update('none');
+  }
+
+  /** Every chart stacked on the theme background, titled: what "Export PNG" saves. */
+  toPng(titles: Record<ChartName, string>): string {
+    const scale = Math.max(1, window.devicePixelRatio || 1);
+    const pad = 16 * scale;
+    const titleHeight = 28 * scale;
+    const parts = [...this.charts.entries()].map(([name, chart]) => ({ title: titles[name], canvas: chart.canvas }));
+    const width = Math.max(...parts.map((p) => p.canvas.width)) + pad * 2;
+    const height = parts.reduce((sum, p) => sum + titleHeight + p.canvas.height + pad, pad);
+    const out = document.createElement('canvas');
+    out.width = width;
+    out.height = height;
+    const ctx = out.getContext('2d');
+    if (!ctx) return '';
+    ctx.fillStyle = this.theme.background;
+    ctx.fillRect(0, 0, width, height);
+    let y = pad;
+    for (const part of parts) {
+      ctx.fillStyle = this.theme.foreground;
+      ctx.font = `600 ${14 * scale}px ${this.theme.fontFamily}`;
+      ctx.textBaseline = 'top';
+      ctx.fillText(part.title, pad, y);
+      y += titleHeight;
+      ctx.drawImage(part.canvas, pad, y);
+      y += part.canvas.height + pad;
+    }
+    return out.toDataURL('image/png');
+  }
+
+  destroy(): void {
+    for (const chart of this.charts.values()) chart.destroy();
+    this.charts.clear();
+  }
+}
