@@ -6,6 +6,7 @@ import { registerBuiltinCheckers } from '../core/checkers';
 import { Grammars, grammarFor } from '../core/parse/grammars';
 import { collectSourceFiles, readSourceFile } from './files';
 import { formatJson, formatSarif, formatText, type FileFindings } from './report';
+import { probeCommand, probeUsage } from './probe';
 
 declare const __RESIDUAL_LENS_VERSION__: string | undefined;
 const version = typeof __RESIDUAL_LENS_VERSION__ === 'string' ? __RESIDUAL_LENS_VERSION__ : 'dev';
@@ -17,6 +18,8 @@ Commands:
       Shape-check the residual additions of the model files under PATH
       (folders are searched recursively; node_modules, .git and virtual
       environments are skipped).
+
+${probeUsage}
 
 Options:
   -h, --help       Show this help.
@@ -37,6 +40,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'check') return check(rest);
+  if (command === 'probe') return probeCommand(rest);
   throw new UsageError(`unknown command '${command}' (try --help)`);
 }
 

@@ -7,7 +7,7 @@
 //     180 degrees and its channel axes swapped; for stride > 1, dy is first spread out on
 //     a zero grid, so one code path covers every stride and padding.
 // Tested against the cpu backend's own kernels in test/unit/probe/kernels.test.ts.
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 interface WasmTensorData {
   id: number;

@@ -1,0 +1,216 @@
+// `residual-lens probe`: trains plain and residual networks of the CIFAR family for a
+// few steps in child processes and prints the gradient-flow profile at init, the loss
+// per variant and the degradation verdict. Ctrl-C stops the children and still writes
+// the partial record.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { planProbe, ProbePlanError, type ProbeOptions } from '../core/probe/plan';
+import type { BackendPreference, ProbeMessage, ShortcutOption } from '../core/probe/protocol';
+import { ProbeRecorder, type ProbeRecord } from '../core/probe/record';
+import { startProbe } from '../probe-worker/supervisor';
+
+export const probeUsage = `  probe [--depths 20,56] [--steps N | --seconds S] [--width 16] [--input 16]
+        [--batch 32] [--optimizer adam|sgd] [--lr X] [--momentum M]
+        [--shortcut A|B] [--no-bn] [--plain-only | --residual-only]
+        [--seed N] [--backend auto|tensorflow|wasm|cpu] [--parallel N]
+        [--gradient-every K] [--json FILE] [--quiet]
+      Train plain and residual CIFAR-style networks (depth 6n+2) for a few
+      steps on a synthetic task, one child process per variant, and report
+      the gradient-flow profile at init, the losses and whether the deeper
+      net degrades. Exit 0 when every variant finished, 1 otherwise.`;
+
+export class ProbeUsageError extends Error {}
+
+function numberOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new ProbeUsageError(`--${name} needs a number, not '${value}'`);
+  return n;
+}
+
+export function parseProbeArgs(args: string[]): { options: Partial<ProbeOptions>; json?: string; parallel?: number; quiet: boolean; help: boolean } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: false,
+      options: {
+        depths: { type: 'string' },
+        steps: { type: 'string' },
+        seconds: { type: 'string' },
+        width: { type: 'string' },
+        input: { type: 'string' },
+        batch: { type: 'string' },
+        optimizer: { type: 'string' },
+        lr: { type: 'string' },
+        momentum: { type: 'string' },
+        shortcut: { type: 'string' },
+        'no-bn': { type: 'boolean', default: false },
+        'plain-only': { type: 'boolean', default: false },
+        'residual-only': { type: 'boolean', default: false },
+        seed: { type: 'string' },
+        backend: { type: 'string' },
+        parallel: { type: 'string' },
+        'gradient-every': { type: 'string' },
+        json: { type: 'string' },
+        quiet: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new ProbeUsageError(err instanceof Error ? err.message : String(err));
+  }
+  const v = parsed.values;
+  const options: Partial<ProbeOptions> = {};
+  if (v.depths !== undefined) options.depths = v.depths.split(',').map((d) => numberOption('depths', d)!);
+  const steps = numberOption('steps', v.steps);
+  const seconds = numberOption('seconds', v.seconds);
+  if (steps !== undefined && seconds !== undefined) throw new ProbeUsageError('give --steps or --seconds, not both');
+  if (steps !== undefined) options.steps = steps;
+  if (seconds !== undefined) {
+    options.timeBudgetMs = Math.round(seconds * 1000);
+    options.steps = 100_000;
+  }
+  const set = <K extends keyof ProbeOptions>(key: K, value: ProbeOptions[K] | undefined): void => {
+    if (value !== undefined) options[key] = value;
+  };
+  set('width', numberOption('width', v.width));
+  set('inputSize', numberOption('input', v.input));
+  set('batchSize', numberOption('batch', v.batch));
+  set('learningRate', numberOption('lr', v.lr));
+  set('momentum', numberOption('momentum', v.momentum));
+  set('seed', numberOption('seed', v.seed));
+  set('gradientEvery', numberOption('gradient-every', v['gradient-every']));
+  if (v.optimizer !== undefined) {
+    if (v.optimizer !== 'adam' && v.optimizer !== 'sgd') throw new ProbeUsageError(`--optimizer must be adam or sgd, not '${v.optimizer}'`);
+    options.optimizer = v.optimizer;
+  }
+  if (v.shortcut !== undefined) {
+    const s = v.shortcut.toUpperCase();
+    if (s !== 'A' && s !== 'B') throw new ProbeUsageError(`--shortcut must be A or B, not '${v.shortcut}'`);
+    options.shortcut = s as ShortcutOption;
+  }
+  if (v.backend !== undefined) {
+    if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(v.backend)) throw new ProbeUsageError(`--backend must be auto, tensorflow, wasm or cpu, not '${v.backend}'`);
+    options.backend = v.backend as BackendPreference;
+  }
+  if (v['no-bn']) options.batchNorm = false;
+  if (v['plain-only'] && v['residual-only']) throw new ProbeUsageError('--plain-only and --residual-only exclude each other');
+  if (v['plain-only']) options.architectures = ['plain'];
+  if (v['residual-only']) options.architectures = ['residual'];
+  const parallel = numberOption('parallel', v.parallel);
+  if (parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1 || parallel > 64)) throw new ProbeUsageError('--parallel must be a whole number from 1 to 64');
+  return { options, ...(v.json !== undefined ? { json: v.json } : {}), ...(parallel !== undefined ? { parallel } : {}), quiet: v.quiet, help: v.help };
+}
+
+const pad = (text: string, width: number): string => (text.length >= width ? text : text + ' '.repeat(width - text.length));
+const padLeft = (text: string, width: number): string => (text.length >= width ? text : ' '.repeat(width - text.length) + text);
+const fixed = (value: number | undefined, digits: number): string => (value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits));
+
+export function formatSummary(record: ProbeRecord): string {
+  const header = ['variant', 'params', 'status', 'steps', 'loss', 'acc', 'ms/step', 'GFLOP/s', 'grad first/last'];
+  const rows = record.variants.map((v) => [
+    v.label,
+    v.params ? v.params.toLocaleString('en-US') : '-',
+    v.status === 'diverged' ? `diverged@${v.error?.step ?? '?'}` : v.status,
+    String(v.steps.length),
+    fixed(v.finalLoss, 3),
+    fixed(v.finalAccuracy, 2),
+    fixed(v.msPerStep, 0),
+    v.flopsPerStep && v.msPerStep ? fixed(v.flopsPerStep / v.msPerStep / 1e6, 1) : '-',
+    fixed(v.init.firstToLastRatio, 2),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === 2 ? pad(c, widths[i]!) : padLeft(c, widths[i]!))).join('  ');
+  const out = [line(header), ...rows.map(line)];
+  for (const v of record.variants) if (v.error) out.push(`${v.name}: ${v.error.code}: ${v.error.message}`);
+  out.push('');
+  out.push(`backend: ${record.backend.name}, ${record.backend.device}`);
+  for (const note of new Set([...record.notes, ...record.variants.flatMap((v) => v.notes)])) out.push(`note: ${note}`);
+  for (const verdict of record.verdict) out.push(`verdict: ${verdict.text}`);
+  if (record.caveat) out.push(record.caveat);
+  const initTimes = record.variants.map((v) => v.initProfileAtMs).filter((t): t is number => t !== undefined);
+  if (initTimes.length === record.variants.length) out.push(`init gradient profile of every variant after ${(Math.max(...initTimes) / 1000).toFixed(1)} s`);
+  if (record.wallMs !== undefined) out.push(`probe finished after ${(record.wallMs / 1000).toFixed(1)} s`);
+  return out.join('\n');
+}
+
+function progressLine(message: ProbeMessage, totalSteps: number, timeBudget: boolean): string | undefined {
+  switch (message.type) {
+    case 'started':
+      return `${message.variant}: started on ${message.backend} (${message.device}), ${message.params.toLocaleString('en-US')} parameters`;
+    case 'gradients':
+      return message.step === 0 && message.firstToLastRatio !== undefined
+        ? `${message.variant}: init gradient norm first/last conv = ${message.firstToLastRatio.toFixed(2)}`
+        : undefined;
+    case 'step':
+      return message.step % 25 === 0 || message.step === totalSteps - 1
+        ? `${message.variant}: step ${message.step + 1}${timeBudget ? '' : `/${totalSteps}`}  loss ${message.loss.toFixed(3)}  acc ${message.accuracy.toFixed(2)}  ${message.ms.toFixed(0)} ms`
+        : undefined;
+    case 'done':
+      return `${message.variant}: ${message.reason} after ${message.steps} steps, final loss ${fixed(message.finalLoss, 3)}, ${message.msPerStep.toFixed(0)} ms/step`;
+    case 'error':
+      return `${message.variant}: ${message.code}: ${message.message}`;
+    default:
+      return undefined;
+  }
+}
+
+/** Runs the probe command; resolves to the exit code. */
+export async function probeCommand(args: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  const parsed = parseProbeArgs(args);
+  if (parsed.help) {
+    out.write(`Usage: residual-lens probe [options]\n\n${probeUsage}\n`);
+    return 0;
+  }
+  let planned;
+  try {
+    planned = planProbe(parsed.options);
+  } catch (error) {
+    if (error instanceof ProbePlanError) throw new ProbeUsageError(`cannot probe: ${error.message}`);
+    throw error;
+  }
+  const { plan, notes } = planned;
+  for (const note of notes) err.write(`note: ${note}\n`);
+  const recorder = new ProbeRecorder(plan, notes);
+  const log = (line: string): void => {
+    if (!parsed.quiet) err.write(line + '\n');
+  };
+  const run = startProbe({
+    plan,
+    ...(parsed.parallel !== undefined ? { maxParallel: parsed.parallel } : {}),
+    onMessage: (message) => {
+      recorder.add(message);
+      const line = progressLine(message, plan.steps, plan.timeBudgetMs > 0);
+      if (line) log(line);
+    },
+    onLog: (variant, line) => {
+      if (/Hi there|tfjs-node|To speed things up|=====/.test(line)) return; // tfjs's install advert
+      log(`${variant}: ${line}`);
+    },
+  });
+  let interrupted = false;
+  const onInterrupt = (): void => {
+    if (interrupted) process.exit(130); // a second Ctrl-C: children exit when our IPC channels close
+    interrupted = true;
+    err.write('\nstopping the probe (Ctrl-C again to quit at once)...\n');
+    void run.cancel();
+  };
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
+  try {
+    await run.finished;
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+  }
+  recorder.markUnfinishedCancelled();
+  const record = recorder.record();
+  out.write(formatSummary(record) + '\n');
+  if (parsed.json) {
+    writeFileSync(parsed.json, JSON.stringify(record, null, 2) + '\n');
+    err.write(`wrote ${parsed.json}${interrupted ? ' (partial: the probe was stopped)' : ''}\n`);
+  }
+  if (interrupted) return 130;
+  return record.variants.every((v) => v.status === 'done') ? 0 : 1;
+}

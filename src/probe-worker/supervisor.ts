@@ -1,0 +1,200 @@
+// Runs a probe plan as child processes, one per variant, at most `maxParallel` at a
+// time, and streams their ProbeMessages to the caller. Used by the CLI and by the
+// extension host alike: never trains in the calling process, so a native TensorFlow
+// crash or an out-of-memory kill costs one variant, not the host.
+//
+// Guarantees: every variant ends with exactly one `done` or `error` message (a child that
+// dies without saying so gets a `crashed`/`out-of-memory` error; a variant cancelled
+// before or while running gets `done` with reason 'cancelled'); no child outlives
+// cancel(): a `cancel` message first, SIGTERM after `cancelGraceMs`, SIGKILL after
+// another `cancelGraceMs`; and children exit by themselves when the IPC channel
+// closes, should this process die without cancelling.
+import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { meanOfLast } from '../core/probe/metrics';
+import type { ProbeCommand, ProbeMessage, ProbePlan } from '../core/probe/protocol';
+
+export interface ProbeSupervisorOptions {
+  plan: ProbePlan;
+  /** Every message from every child, in arrival order. */
+  onMessage(message: ProbeMessage): void;
+  /** A line a child wrote to stdout or stderr (tfjs warnings, crash traces). */
+  onLog?(variant: string, line: string): void;
+  /** The bundled worker; defaults to probe-worker.js next to the calling bundle (dist/). */
+  workerPath?: string;
+  /** Children at a time; defaults to the number of cores. */
+  maxParallel?: number;
+  /** V8 heap cap of each child (--max-old-space-size). */
+  maxOldSpaceMb?: number;
+  /** Wait after the cancel message before SIGTERM, and after SIGTERM before SIGKILL. */
+  cancelGraceMs?: number;
+  /** The runtime: process.execPath (in VS Code that is Electron, run as Node). */
+  execPath?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export type VariantEnd = 'done' | 'cancelled' | 'error';
+
+export interface ProbeRun {
+  /** Resolves when every variant has ended, with how each ended. */
+  readonly finished: Promise<Map<string, VariantEnd>>;
+  /** Stops every child (cancel message, SIGTERM, SIGKILL); resolves when all have exited. */
+  cancel(): Promise<void>;
+  /** Process ids of the children alive now, by variant. */
+  pids(): Map<string, number>;
+}
+
+interface ChildState {
+  variant: string;
+  child: ChildProcess;
+  ended: boolean;
+  losses: number[];
+  accuracies: number[];
+  msTotal: number;
+  stderrTail: string[];
+  exited: Promise<void>;
+}
+
+export const defaultMaxOldSpaceMb = 2048;
+
+export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
+  const { plan } = options;
+  const workerPath = options.workerPath ?? join(__dirname, 'probe-worker.js');
+  const maxParallel = Math.max(1, options.maxParallel ?? availableParallelism());
+  const grace = options.cancelGraceMs ?? 1500;
+  const queue = plan.variants.map((v) => v.id);
+  const running = new Map<string, ChildState>();
+  const ends = new Map<string, VariantEnd>();
+  let cancelling = false;
+  let resolveFinished!: (ends: Map<string, VariantEnd>) => void;
+  const finished = new Promise<Map<string, VariantEnd>>((resolve) => (resolveFinished = resolve));
+
+  const end = (variant: string, how: VariantEnd, message: ProbeMessage): void => {
+    if (ends.has(variant)) return;
+    ends.set(variant, how);
+    options.onMessage(message);
+  };
+
+  const cancelledDone = (state: Pick<ChildState, 'variant' | 'losses' | 'accuracies' | 'msTotal'>): ProbeMessage => ({
+    type: 'done',
+    variant: state.variant,
+    steps: state.losses.length,
+    finalLoss: meanOfLast(state.losses),
+    finalAccuracy: meanOfLast(state.accuracies),
+    msPerStep: state.losses.length ? state.msTotal / state.losses.length : 0,
+    reason: 'cancelled',
+  });
+
+  const checkFinished = (): void => {
+    if (ends.size === plan.variants.length && running.size === 0) resolveFinished(ends);
+  };
+
+  const launch = (variant: string): void => {
+    const child = fork(workerPath, [], {
+      execPath: options.execPath ?? process.execPath,
+      execArgv: [`--max-old-space-size=${options.maxOldSpaceMb ?? defaultMaxOldSpaceMb}`],
+      env: { ...(options.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    let exitedResolve!: () => void;
+    const state: ChildState = {
+      variant,
+      child,
+      ended: false,
+      losses: [],
+      accuracies: [],
+      msTotal: 0,
+      stderrTail: [],
+      exited: new Promise((resolve) => (exitedResolve = resolve)),
+    };
+    running.set(variant, state);
+    const logLines = (chunk: Buffer): void => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line.trim()) continue;
+        state.stderrTail.push(line);
+        if (state.stderrTail.length > 20) state.stderrTail.shift();
+        options.onLog?.(variant, line);
+      }
+    };
+    child.stdout?.on('data', logLines);
+    child.stderr?.on('data', logLines);
+    child.on('message', (raw: unknown) => {
+      const message = raw as ProbeMessage;
+      if (typeof message !== 'object' || message === null || typeof message.type !== 'string' || message.variant !== variant) return;
+      if (message.type === 'step') {
+        state.losses.push(message.loss);
+        state.accuracies.push(message.accuracy);
+        state.msTotal += message.ms;
+      }
+      if (message.type === 'done' || message.type === 'error') {
+        state.ended = true;
+        end(variant, message.type === 'done' ? (message.reason === 'cancelled' ? 'cancelled' : 'done') : 'error', message);
+        return;
+      }
+      if (!ends.has(variant)) options.onMessage(message);
+    });
+    child.on('error', (err) => {
+      end(variant, 'error', { type: 'error', variant, code: 'crashed', message: `could not run the probe process: ${err.message}` });
+    });
+    child.on('exit', (code, signal) => {
+      running.delete(variant);
+      if (!state.ended) {
+        if (cancelling) end(variant, 'cancelled', cancelledDone(state));
+        else {
+          const tail = state.stderrTail.join('\n');
+          const outOfMemory = /heap out of memory|Allocation failed|Cannot enlarge memory/i.test(tail);
+          const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+          const step = state.losses.length;
+          end(variant, 'error', {
+            type: 'error',
+            variant,
+            code: outOfMemory ? 'out-of-memory' : 'crashed',
+            message: `the probe process for ${variant} ${how} at step ${step}${outOfMemory ? ' (out of memory)' : ''}${tail ? `: ${tail.split('\n').slice(-3).join(' | ')}` : ''}`,
+            step,
+          });
+        }
+      }
+      exitedResolve();
+      next();
+    });
+    const command: ProbeCommand = { type: 'run', plan, variant };
+    child.send(command);
+  };
+
+  const next = (): void => {
+    while (!cancelling && running.size < maxParallel && queue.length) launch(queue.shift()!);
+    checkFinished();
+  };
+
+  const stopChild = async (state: ChildState): Promise<void> => {
+    const { child } = state;
+    const alive = (): boolean => child.exitCode === null && child.signalCode === null;
+    const waitExit = (ms: number): Promise<boolean> =>
+      Promise.race([state.exited.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ms).unref())]);
+    if (!alive()) return state.exited;
+    if (child.connected) child.send({ type: 'cancel' } satisfies ProbeCommand, () => undefined);
+    if (await waitExit(grace)) return;
+    if (alive()) child.kill('SIGTERM');
+    if (await waitExit(grace)) return;
+    if (alive()) child.kill('SIGKILL');
+    await state.exited;
+  };
+
+  const cancel = async (): Promise<void> => {
+    cancelling = true;
+    for (const variant of queue.splice(0)) end(variant, 'cancelled', cancelledDone({ variant, losses: [], accuracies: [], msTotal: 0 }));
+    await Promise.all([...running.values()].map(stopChild));
+    checkFinished();
+  };
+
+  const pids = (): Map<string, number> => {
+    const map = new Map<string, number>();
+    for (const [variant, state] of running) if (state.child.pid !== undefined) map.set(variant, state.child.pid);
+    return map;
+  };
+
+  next();
+  return { finished, cancel, pids };
+}

@@ -1,0 +1,147 @@
+// The training loop of one variant: synthetic batches, softmax cross-entropy, Adam or
+// SGD with momentum, and the probe's measurements as ProbeMessages. Runs in the child
+// process (main.ts); the benchmark and the tests call it in-process too.
+import type * as tfc from '@tensorflow/tfjs-core';
+import { firstToLastRatio, meanOfLast } from '../core/probe/metrics';
+import type { ProbeMessage, ProbePlan } from '../core/probe/protocol';
+import { SyntheticTextureTask } from '../core/probe/synthetic';
+import type { SelectedBackend } from './backend';
+import { buildModel } from './model';
+
+export interface RunControls {
+  emit(message: ProbeMessage): void;
+  /** Checked at the top of every step, after yielding to the event loop. */
+  cancelled(): boolean;
+  /** Tensors allowed to accumulate between steps before the run is stopped as a leak. */
+  leakTolerance?: number;
+  notes?: string[];
+}
+
+/** Thrown for a run that cannot continue; main.ts turns it into an `error` message. */
+export class ProbeRunError extends Error {
+  constructor(
+    readonly code: 'diverged' | 'out-of-memory' | 'invalid-plan',
+    message: string,
+    readonly step?: number,
+  ) {
+    super(message);
+  }
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export async function runVariant(backend: SelectedBackend, plan: ProbePlan, variantId: string, controls: RunControls): Promise<void> {
+  const { tf } = backend;
+  const spec = plan.variants.find((v) => v.id === variantId);
+  if (!spec) throw new ProbeRunError('invalid-plan', `the plan has no variant '${variantId}'`);
+  const model = buildModel(tf, plan, spec);
+  const { network } = model;
+  const task = new SyntheticTextureTask(plan.seed, plan.inputSize, plan.inputChannels, plan.classes);
+  const optimizer = plan.optimizer === 'adam' ? tf.train.adam(plan.learningRate) : tf.train.momentum(plan.learningRate, plan.momentum);
+  const flopsPerStep = network.trainingFlopsPerSample * plan.batchSize;
+  controls.emit({
+    type: 'started',
+    variant: spec.id,
+    backend: backend.name,
+    device: backend.device,
+    params: network.params,
+    layers: network.layers,
+    notes: [...backend.notes, ...(controls.notes ?? [])],
+    flopsPerStep,
+  });
+
+  const losses: number[] = [];
+  const accuracies: number[] = [];
+  const started = performance.now();
+  let tensorBaseline: number | undefined;
+  let reason: 'completed' | 'time-budget' | 'cancelled' = 'completed';
+  let step = 0;
+  try {
+    for (; step < plan.steps; step++) {
+      await yieldToEventLoop();
+      if (controls.cancelled()) {
+        reason = 'cancelled';
+        break;
+      }
+      if (plan.timeBudgetMs > 0 && step > 0 && performance.now() - started > plan.timeBudgetMs) {
+        reason = 'time-budget';
+        break;
+      }
+      const stepStart = performance.now();
+      const report = step % plan.gradientEvery === 0;
+      const batch = task.batch(step, plan.batchSize);
+      const result = tf.tidy(() => {
+        const images = tf.tensor4d(batch.images, [plan.batchSize, plan.inputSize, plan.inputSize, plan.inputChannels]);
+        const labels = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), plan.classes);
+        const collected: tfc.Tensor[] = [];
+        let activationStats: tfc.Tensor | undefined;
+        let correct: tfc.Tensor | undefined;
+        const { value, grads } = tf.variableGrads(() => {
+          const logits = model.forward(images, step === 0 ? collected : undefined);
+          if (step === 0) {
+            // mean and std of each layer's output at init, packed as [layers, 2]
+            activationStats = tf.keep(tf.stack(collected.map((t) => { const m = tf.moments(t); return tf.stack([m.mean, tf.sqrt(m.variance)]); })));
+          }
+          correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(labels, 1)), 'float32')));
+          return tf.losses.softmaxCrossEntropy(labels, logits) as tfc.Scalar;
+        }, model.variables);
+        let gradStats: tfc.Tensor | undefined;
+        let before: tfc.Tensor[] | undefined;
+        if (report) {
+          // per layer: gradient norm, weight norm
+          gradStats = tf.stack(model.layerKernels.map((k) => tf.stack([tf.norm(grads[k.name]!), tf.norm(k)])));
+          if (step > 0) before = model.layerKernels.map((k) => tf.clone(k));
+        }
+        optimizer.applyGradients(grads as Parameters<typeof optimizer.applyGradients>[0]);
+        const updateNorms = before ? tf.stack(model.layerKernels.map((k, i) => tf.norm(tf.sub(k, before![i]!)))) : undefined;
+        return { value, correct: correct!, activationStats, gradStats, updateNorms };
+      });
+      const loss = (await result.value.data())[0]!;
+      const accuracy = (await result.correct.data())[0]! / plan.batchSize;
+      const activationStats = result.activationStats ? await result.activationStats.data() : undefined;
+      const gradStats = result.gradStats ? await result.gradStats.data() : undefined;
+      const updateNorms = result.updateNorms ? await result.updateNorms.data() : undefined;
+      tf.dispose([result.value, result.correct, result.activationStats, result.gradStats, result.updateNorms].filter((t): t is tfc.Tensor => t !== undefined));
+
+      if (activationStats) {
+        const count = activationStats.length / 2;
+        const means = Array.from({ length: count }, (_, i) => activationStats[2 * i]!);
+        const stds = Array.from({ length: count }, (_, i) => activationStats[2 * i + 1]!);
+        controls.emit({ type: 'activations', variant: spec.id, step, means, stds });
+      }
+      if (gradStats) {
+        const count = gradStats.length / 2;
+        const gradNorms = Array.from({ length: count }, (_, i) => gradStats[2 * i]!);
+        const weightNorms = Array.from({ length: count }, (_, i) => gradStats[2 * i + 1]!);
+        const updateRatios = weightNorms.map((w, i) => (updateNorms && w > 0 ? updateNorms[i]! / w : null));
+        const ratio = firstToLastRatio(network.layers, gradNorms);
+        controls.emit({ type: 'gradients', variant: spec.id, step, gradNorms, weightNorms, updateRatios, ...(ratio !== undefined ? { firstToLastRatio: ratio } : {}) });
+      }
+      if (!Number.isFinite(loss)) throw new ProbeRunError('diverged', `diverged at step ${step}: the loss became ${loss}`, step);
+      losses.push(loss);
+      accuracies.push(accuracy);
+      controls.emit({ type: 'step', variant: spec.id, step, loss, accuracy, ms: performance.now() - stepStart });
+
+      // The optimizer creates its slots on the first update; from the second step on the
+      // number of live tensors must stay flat, or something leaks each step.
+      const live = tf.memory().numTensors;
+      if (step === 1) tensorBaseline = live;
+      else if (tensorBaseline !== undefined && live > tensorBaseline + (controls.leakTolerance ?? 64)) {
+        throw new ProbeRunError('out-of-memory', `tensor leak: ${live - tensorBaseline} tensors more than after step 1; stopped before memory runs out`, step);
+      }
+    }
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+  const elapsed = performance.now() - started;
+  controls.emit({
+    type: 'done',
+    variant: spec.id,
+    steps: losses.length,
+    finalLoss: meanOfLast(losses),
+    finalAccuracy: meanOfLast(accuracies),
+    msPerStep: losses.length ? elapsed / losses.length : 0,
+    reason,
+  });
+}
