@@ -84,6 +84,7 @@ if (!production) {
     ...findEntries('test/webview', '.test.ts'),
     ...findEntries('test/vscode', '.ts'),
     ...findEntries('test/support', '.ts'),
+    ...findEntries('test/fuzz', '.ts'),
     ...findEntries('bench', '.ts'),
   ];
   if (testEntries.length) {
