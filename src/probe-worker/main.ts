@@ -9,6 +9,13 @@ import { ProbeRunError, runVariant } from './train';
 
 let cancelled = false;
 let running = false;
+let resumed = false;
+let wakeHeld: (() => void) | undefined;
+
+function resume(): void {
+  resumed = true;
+  wakeHeld?.();
+}
 
 let lastSent: Promise<void> = Promise.resolve();
 
@@ -41,7 +48,12 @@ async function run(command: Extract<ProbeCommand, { type: 'run' }>): Promise<voi
     return fail(variant, 'backend', err instanceof Error ? err.message : String(err));
   }
   try {
-    await runVariant(backend, plan, variant, { emit: send, cancelled: () => cancelled });
+    const hold = command.holdAfterInit === true;
+    await runVariant(backend, plan, variant, {
+      emit: send,
+      cancelled: () => cancelled,
+      ...(hold ? { afterInit: () => (resumed ? Promise.resolve() : new Promise<void>((wake) => (wakeHeld = wake))) } : {}),
+    });
   } catch (err) {
     if (err instanceof ProbeRunError) return fail(variant, err.code, err.message, err.step);
     const text = err instanceof Error ? err.message : String(err);
@@ -53,8 +65,10 @@ async function run(command: Extract<ProbeCommand, { type: 'run' }>): Promise<voi
 
 process.on('message', (raw: unknown) => {
   const command = raw as ProbeCommand;
+  if (command?.type === 'resume') return resume();
   if (command?.type === 'cancel') {
     cancelled = true;
+    resume();
     if (!running) exitSoon(0);
     return;
   }

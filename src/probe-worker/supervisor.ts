@@ -23,8 +23,13 @@ export interface ProbeSupervisorOptions {
   onLog?(variant: string, line: string): void;
   /** The bundled worker; defaults to probe-worker.js next to the calling bundle (dist/). */
   workerPath?: string;
-  /** Children at a time; defaults to the number of cores. */
+  /** Variants training at a time; defaults to the number of cores. */
   maxParallel?: number;
+  /**
+   * Children alive at a time (default: every variant, up to 8). Those beyond
+   * maxParallel compute their init profile at once, then wait for a free core.
+   */
+  maxProcesses?: number;
   /** V8 heap cap of each child (--max-old-space-size). */
   maxOldSpaceMb?: number;
   /** Wait after the cancel message before SIGTERM, and after SIGTERM before SIGKILL. */
@@ -62,9 +67,12 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
   const { plan } = options;
   const workerPath = options.workerPath ?? join(__dirname, 'probe-worker.js');
   const maxParallel = Math.max(1, options.maxParallel ?? availableParallelism());
+  const maxProcesses = Math.max(maxParallel, options.maxProcesses ?? Math.min(plan.variants.length, 8));
   const grace = options.cancelGraceMs ?? 1500;
   const queue = plan.variants.map((v) => v.id);
   const running = new Map<string, ChildState>();
+  const training = new Set<string>();
+  const held: string[] = [];
   const ends = new Map<string, VariantEnd>();
   let cancelling = false;
   let resolveFinished!: (ends: Map<string, VariantEnd>) => void;
@@ -90,7 +98,7 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
     if (ends.size === plan.variants.length && running.size === 0) resolveFinished(ends);
   };
 
-  const launch = (variant: string): void => {
+  const launch = (variant: string, holdAfterInit: boolean): void => {
     const child = fork(workerPath, [], {
       execPath: options.execPath ?? process.execPath,
       execArgv: [`--max-old-space-size=${options.maxOldSpaceMb ?? defaultMaxOldSpaceMb}`],
@@ -140,6 +148,8 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
     });
     child.on('exit', (code, signal) => {
       running.delete(variant);
+      training.delete(variant);
+      if (held.includes(variant)) held.splice(held.indexOf(variant), 1);
       if (!state.ended) {
         if (cancelling) end(variant, 'cancelled', cancelledDone(state));
         else {
@@ -159,12 +169,20 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
       exitedResolve();
       next();
     });
-    const command: ProbeCommand = { type: 'run', plan, variant };
+    const command: ProbeCommand = { type: 'run', plan, variant, ...(holdAfterInit ? { holdAfterInit } : {}) };
     child.send(command);
+    if (holdAfterInit) held.push(variant);
+    else training.add(variant);
   };
 
   const next = (): void => {
-    while (!cancelling && running.size < maxParallel && queue.length) launch(queue.shift()!);
+    while (!cancelling && training.size < maxParallel && held.length) {
+      const variant = held.shift()!;
+      training.add(variant);
+      const child = running.get(variant)?.child;
+      if (child?.connected) child.send({ type: 'resume' } satisfies ProbeCommand);
+    }
+    while (!cancelling && running.size < maxProcesses && queue.length) launch(queue.shift()!, training.size >= maxParallel);
     checkFinished();
   };
 

@@ -43,3 +43,13 @@ export function firstToLastRatio(layers: readonly ProbeLayer[], gradNorms: reado
 export function chanceLoss(classes: number): number {
   return Math.log(classes);
 }
+
+/**
+ * A cross-entropy this large means logit gaps of the same size: the weights have blown
+ * up and the next steps reach Inf or NaN. Stopping here saves the steps in between.
+ */
+export const divergedLossThreshold = 1e6;
+
+export function lossDiverged(loss: number): boolean {
+  return !Number.isFinite(loss) || loss > divergedLossThreshold;
+}

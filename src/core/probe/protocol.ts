@@ -101,5 +101,9 @@ export type ProbeMessage =
     }
   | { type: 'error'; variant: string; code: ProbeErrorCode; message: string; step?: number };
 
-/** From the host to a probe process. */
-export type ProbeCommand = { type: 'run'; plan: ProbePlan; variant: string } | { type: 'cancel' };
+/**
+ * From the host to a probe process. With `holdAfterInit` the process reports its init
+ * profile (step 0) and then waits for `resume`: every variant's gradient-flow profile
+ * arrives within seconds while only as many variants train as there are cores.
+ */
+export type ProbeCommand = { type: 'run'; plan: ProbePlan; variant: string; holdAfterInit?: boolean } | { type: 'resume' } | { type: 'cancel' };
