@@ -11,7 +11,6 @@ import {
   type ChartDataset,
   type ChartOptions,
   type Plugin,
-  type ScriptableContext,
 } from 'chart.js';
 import type { PanelViewOptions } from '../src/core/probe/panelProtocol';
 import { isPartial, type VariantResult } from '../src/core/probe/probeRun';
@@ -41,6 +40,41 @@ interface ResidualMark {
 
 const residualMarks = new WeakMap<Chart, ResidualMark[]>();
 
+/** Draws each dataset's end marker over its last point (cheaper than per-point options). */
+const endMarkersPlugin: Plugin<'line'> = {
+  id: 'endMarkers',
+  afterDatasetsDraw(chart) {
+    const { ctx } = chart;
+    chart.data.datasets.forEach((dataset, i) => {
+      const marker = (dataset as { endMarker?: EndMarker | null }).endMarker;
+      if (!marker || marker.index < 0 || !chart.isDatasetVisible(i)) return;
+      const point = chart.getDatasetMeta(i).data[marker.index];
+      if (!point) return;
+      ctx.save();
+      ctx.strokeStyle = String(dataset.borderColor);
+      ctx.fillStyle = String(dataset.borderColor);
+      ctx.lineWidth = 3;
+      const r = marker.radius;
+      ctx.beginPath();
+      if (marker.style === 'crossRot') {
+        ctx.moveTo(point.x - r * 0.7, point.y - r * 0.7);
+        ctx.lineTo(point.x + r * 0.7, point.y + r * 0.7);
+        ctx.moveTo(point.x + r * 0.7, point.y - r * 0.7);
+        ctx.lineTo(point.x - r * 0.7, point.y + r * 0.7);
+        ctx.stroke();
+      } else {
+        ctx.moveTo(point.x, point.y - r);
+        ctx.lineTo(point.x + r, point.y);
+        ctx.lineTo(point.x, point.y + r);
+        ctx.lineTo(point.x - r, point.y);
+        ctx.closePath();
+        ctx.fill();
+      }
+      ctx.restore();
+    });
+  },
+};
+
 /** Thin dotted verticals where a residual addition follows a layer, in the variant's colour. */
 const residualMarksPlugin: Plugin<'line'> = {
   id: 'residualMarks',
@@ -66,8 +100,15 @@ const residualMarksPlugin: Plugin<'line'> = {
   },
 };
 
+export interface EndMarker {
+  style: 'crossRot' | 'rectRot';
+  radius: number;
+  /** Index of the point it is drawn on: the last one with a value. */
+  index: number;
+}
+
 /** A curve that stops early ends with a marker: a cross where it diverged, a diamond where it was cut short. */
-function endMarker(v: VariantResult): { style: 'crossRot' | 'rectRot'; radius: number } | null {
+function endMarker(v: VariantResult): Omit<EndMarker, 'index'> | null {
   if (v.failure?.code === 'diverged') return { style: 'crossRot', radius: 9 };
   if (isPartial(v) && v.status !== 'running' && v.status !== 'waiting') return { style: 'rectRot', radius: 6 };
   return null;
@@ -108,9 +149,13 @@ export class ProbeCharts {
   constructor(canvases: Record<ChartName, HTMLCanvasElement>, theme: ChartTheme) {
     this.theme = theme;
     for (const [name, canvas] of Object.entries(canvases) as [ChartName, HTMLCanvasElement][]) {
-      const chart = new Chart<'line', Point[]>(canvas, { type: 'line', data: { datasets: [] }, options: this.options(name, true), plugins: name === 'gradient' ? [residualMarksPlugin] : [] });
+      const chart = new Chart<'line', Point[]>(canvas, { type: 'line', data: { datasets: [] }, options: this.options(name, true), plugins: name === 'gradient' ? [residualMarksPlugin, endMarkersPlugin] : [endMarkersPlugin] });
       this.charts.set(name, chart);
     }
+  }
+
+  residualMarksOf(name: ChartName): { x: number }[] {
+    return residualMarks.get(this.chart(name)) ?? [];
   }
 
   chart(name: ChartName): LineChart {
@@ -189,22 +234,20 @@ export class ProbeCharts {
     };
   }
 
-  private dataset(p: PlottedVariant, points: Point[], markEnd: boolean): LineDataset & { variantId: string } {
+  private dataset(p: PlottedVariant, points: Point[], markEnd: boolean): LineDataset & { variantId: string; endMarker: EndMarker | null } {
     const marker = markEnd ? endMarker(p.variant) : null;
-    const end = marker ? lastDefinedIndex(points) : -1;
     const dense = points.length > 40;
-    const radius = this.theme.highContrast ? 3 : 2.5;
+    // Constant point options let Chart.js share one options object across all points.
     return {
       label: p.variant.label,
       variantId: p.variant.id,
+      endMarker: marker ? { ...marker, index: lastDefinedIndex(points) } : null,
       data: points,
       hidden: !p.visible,
       borderColor: p.color,
       backgroundColor: p.color,
       borderDash: p.dashed ? [6, 4] : [],
-      pointStyle: (ctx: ScriptableContext<'line'>) => (ctx.dataIndex === end && marker ? marker.style : 'circle'),
-      pointRadius: (ctx: ScriptableContext<'line'>) => (ctx.dataIndex === end && marker ? marker.radius : dense ? 0 : radius),
-      pointBorderWidth: (ctx: ScriptableContext<'line'>) => (ctx.dataIndex === end && marker ? 3 : 1),
+      pointRadius: dense ? 0 : this.theme.highContrast ? 3 : 2.5,
     };
   }
 

@@ -45,7 +45,18 @@ function isPlain(v: VariantResult): boolean {
 
 export interface ChartInspection {
   scaleType: string;
-  datasets: { label: string; variantId: string; hidden: boolean; dashed: boolean; color: string; points: { x: number; y: number | null }[] }[];
+  xTickCount: number;
+  residualMarks: number[];
+  datasets: {
+    label: string;
+    variantId: string;
+    hidden: boolean;
+    dashed: boolean;
+    color: string;
+    points: { x: number; y: number | null }[];
+    /** Point style and radius drawn at the last defined point (the end marker), if any is drawn. */
+    end: { style: string; radius: number } | null;
+  }[];
 }
 
 export class GradientFlowPage {
@@ -144,7 +155,7 @@ export class GradientFlowPage {
     const notice = element('p', 'notice');
     notice.setAttribute('role', 'alert');
 
-    const content = element('section', 'content');
+    const content = element('section', 'probe-content');
     const controls = element('div', 'controls');
     const toggles = element('fieldset', 'variant-toggles');
     toggles.append(element('legend', undefined, 'Variants'));
@@ -265,6 +276,10 @@ export class GradientFlowPage {
     const parsed = parseHostToPanelMessage(data);
     if (!parsed.ok) {
       this.report('warn', `ignored a message from the host: ${parsed.error}`);
+      if (typeof data === 'object' && data !== null && (data as { type?: unknown }).type === 'load') {
+        this.notice = `This probe result cannot be shown: ${parsed.error}.`;
+        this.scheduleRender();
+      }
       return;
     }
     this.reportIgnored(parsed.ignoredFields);
@@ -526,15 +541,23 @@ export class GradientFlowPage {
     const chart = this.charts.chart(name);
     return {
       scaleType: String((chart.options.scales?.y as { type?: string } | undefined)?.type ?? ''),
-      datasets: chart.data.datasets.map((d) => ({
+      xTickCount: chart.scales.x?.ticks.filter((t) => t.label !== '').length ?? 0,
+      residualMarks: this.charts.residualMarksOf(name).map((m) => m.x),
+      datasets: chart.data.datasets.map((d, i) => ({
         label: String(d.label ?? ''),
         variantId: (d as { variantId?: string }).variantId ?? '',
         hidden: !!d.hidden,
         dashed: Array.isArray(d.borderDash) && d.borderDash.length > 0,
         color: String(d.borderColor),
         points: d.data.map((p) => ({ x: p.x, y: p.y })),
+        end: this.endMarkerOf(chart, i),
       })),
     };
+  }
+
+  private endMarkerOf(chart: ReturnType<ProbeCharts['chart']>, datasetIndex: number): { style: string; radius: number } | null {
+    const marker = (chart.data.datasets[datasetIndex] as { endMarker?: { style: string; radius: number; index: number } | null }).endMarker;
+    return marker && marker.index >= 0 ? { style: marker.style, radius: marker.radius } : null;
   }
 
   get currentState(): ProbeRunState | null {

@@ -39,6 +39,13 @@ class FieldReader {
     return v;
   }
 
+  optionalStringArray(name: string): string[] | undefined {
+    const v = this.take(name);
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Error(`${this.where}.${name} must be an array of strings`);
+    return v as string[];
+  }
+
   number(name: string): number {
     const v = this.take(name);
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${this.where}.${name} must be a finite number`);
@@ -115,7 +122,15 @@ function parseLayer(value: unknown, where: string, ignored: string[]): ProbeLaye
 export type ReceivedProbeMessage =
   | Exclude<ProbeMessage, { type: 'step' | 'gradients' | 'activations' }>
   | { type: 'step'; variant: string; step: number; loss: number | null; accuracy: number | null; ms: number }
-  | { type: 'gradients'; variant: string; step: number; gradNorms: (number | null)[]; weightNorms: (number | null)[]; updateRatios: (number | null)[] }
+  | {
+      type: 'gradients';
+      variant: string;
+      step: number;
+      gradNorms: (number | null)[];
+      weightNorms: (number | null)[];
+      updateRatios: (number | null)[];
+      firstToLastRatio?: number;
+    }
   | { type: 'activations'; variant: string; step: number; means: (number | null)[]; stds: (number | null)[] };
 
 export function parseProbeMessage(value: unknown): Parsed<ReceivedProbeMessage> {
@@ -137,6 +152,12 @@ export function parseProbeMessage(value: unknown): Parsed<ReceivedProbeMessage> 
           params: r.number('params'),
           layers: r.array('layers').map((l, i) => parseLayer(l, `${where}.layers[${i}]`, ignored)),
         };
+        {
+          const notes = r.optionalStringArray('notes');
+          if (notes !== undefined) message.notes = notes;
+          const flops = r.optionalNumber('flopsPerStep');
+          if (flops !== undefined) message.flopsPerStep = flops;
+        }
         break;
       case 'step':
         message = { type, variant: r.string('variant'), step: r.number('step'), loss: r.metric('loss'), accuracy: r.metric('accuracy'), ms: r.number('ms') };
@@ -150,6 +171,10 @@ export function parseProbeMessage(value: unknown): Parsed<ReceivedProbeMessage> 
           weightNorms: r.metricArray('weightNorms'),
           updateRatios: r.metricArray('updateRatios'),
         };
+        {
+          const ratio = r.optionalNumber('firstToLastRatio');
+          if (ratio !== undefined) message.firstToLastRatio = ratio;
+        }
         break;
       case 'activations':
         message = { type, variant: r.string('variant'), step: r.number('step'), means: r.metricArray('means'), stds: r.metricArray('stds') };

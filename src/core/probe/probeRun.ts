@@ -199,6 +199,7 @@ export function parseProbeRunFile(input: unknown): Parsed<ProbeRunRecord> {
   }
   if (Array.isArray(value)) return fromMessages(value, null, 'completed', null, new Date(0).toISOString());
   if (!isRecord(value)) return { ok: false, error: 'not a Residual Lens probe result: expected an object' };
+  if (value.format === undefined && Array.isArray(value.variants) && isRecord(value.plan)) return fromCliRecord(value);
   if (value.format !== probeRunFormat) {
     return { ok: false, error: `not a Residual Lens probe result (format is ${JSON.stringify(value.format ?? null)}, expected "${probeRunFormat}")` };
   }
@@ -244,4 +245,63 @@ function fromMessages(items: unknown[], plan: ProbePlan | null, outcome: RunOutc
   }
   if (record.messages.length === 0 && items.length > 0) return { ok: false, error: `none of the ${items.length} messages is a valid probe message (${ignored[0] ?? ''})` };
   return { ok: true, value: record, ignoredFields: ignored };
+}
+
+/** The version of the CLI's `probe --json` record (record.ts) that fromCliRecord reads. */
+const cliRecordVersion = 1;
+
+/**
+ * Converts the CLI's `probe --json` record into the message stream it was built from, so
+ * the panel opens and exports what the CLI wrote. Unknown record versions are refused.
+ */
+function fromCliRecord(value: Record<string, unknown>): Parsed<ProbeRunRecord> {
+  if (value.version !== cliRecordVersion) {
+    const newer = typeof value.version === 'number' && value.version > cliRecordVersion;
+    return {
+      ok: false,
+      error: newer
+        ? `this probe record has version ${String(value.version)}, written by a newer Residual Lens; this one reads version ${cliRecordVersion}. Update the extension to open it`
+        : `this probe record has version ${JSON.stringify(value.version ?? null)}, which this Residual Lens cannot read; run the probe again`,
+    };
+  }
+  const plan = parseProbePlan(value.plan);
+  if (!plan.ok) return { ok: false, error: `the probe record's plan is invalid: ${plan.error}` };
+  const messages: unknown[] = [];
+  let cancelled = false;
+  for (const item of value.variants as unknown[]) {
+    if (!isRecord(item) || typeof item.name !== 'string') continue;
+    const variant = item.name;
+    const backend = isRecord(item.backend) ? item.backend : null;
+    const layers = Array.isArray(item.layers) ? item.layers : [];
+    if (backend || layers.length) {
+      messages.push({
+        type: 'started',
+        variant,
+        backend: typeof backend?.name === 'string' ? backend.name : 'unknown',
+        device: typeof backend?.device === 'string' ? backend.device : 'unknown',
+        params: typeof item.params === 'number' ? item.params : 0,
+        layers,
+        ...(Array.isArray(item.notes) ? { notes: item.notes } : {}),
+        ...(typeof item.flopsPerStep === 'number' ? { flopsPerStep: item.flopsPerStep } : {}),
+      });
+    }
+    const init = isRecord(item.init) ? item.init : {};
+    const activations = Array.isArray(init.activations) ? init.activations.filter(isRecord) : [];
+    if (activations.length) messages.push({ type: 'activations', variant, step: 0, means: activations.map((a) => a.mean ?? null), stds: activations.map((a) => a.std ?? null) });
+    for (const g of Array.isArray(item.gradients) ? item.gradients.filter(isRecord) : []) messages.push({ type: 'gradients', variant, ...g });
+    const steps = Array.isArray(item.steps) ? item.steps.filter(isRecord) : [];
+    for (const step of steps) messages.push({ type: 'step', variant, ...step });
+    const error = isRecord(item.error) ? item.error : null;
+    if (item.status === 'done') {
+      messages.push({ type: 'done', variant, steps: steps.length, finalLoss: item.finalLoss ?? null, finalAccuracy: item.finalAccuracy ?? null, msPerStep: item.msPerStep ?? 0, reason: 'completed' });
+    } else if ((item.status === 'diverged' || item.status === 'error') && error) {
+      messages.push({ type: 'error', variant, code: error.code, message: error.message, ...(typeof error.step === 'number' ? { step: error.step } : {}) });
+    } else {
+      cancelled = true;
+    }
+  }
+  const createdAt = typeof value.createdAt === 'string' ? value.createdAt : new Date(0).toISOString();
+  const parsed = fromMessages(messages, plan.value, cancelled ? 'cancelled' : 'completed', cancelled ? 'the probe was stopped before every variant finished' : null, createdAt);
+  if (parsed.ok) parsed.ignoredFields.unshift(...plan.ignoredFields);
+  return parsed;
 }

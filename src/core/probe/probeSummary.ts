@@ -1,5 +1,7 @@
 // What the summary table, the verdict sentence and the CSV export say about a run.
+import { firstToLastRatio } from './metrics';
 import { isPartial, type ProbeRunState, type VariantResult } from './probeRun';
+import { probeVerdict, type VariantOutcome } from './verdict';
 
 export interface SummaryRow {
   id: string;
@@ -24,14 +26,12 @@ export function weightLayerIndices(v: VariantResult): number[] {
   return Array.from({ length: count }, (_, i) => i);
 }
 
+/** First conv kernel's gradient norm over the last one's, at init: the CLI's figure (metrics.ts). */
 export function gradientRatio(v: VariantResult): number | null {
   const norms = v.gradientInit?.gradNorms;
   if (!norms) return null;
-  const indices = weightLayerIndices(v).filter((i) => typeof norms[i] === 'number');
-  if (indices.length < 2) return null;
-  const first = norms[indices[0]!]!;
-  const last = norms[indices[indices.length - 1]!]!;
-  return last > 0 ? first / last : null;
+  const ratio = v.layers.length ? firstToLastRatio(v.layers, norms.map((x) => x ?? Number.NaN)) : undefined;
+  return ratio !== undefined && Number.isFinite(ratio) ? ratio : null;
 }
 
 function meanOfLast(values: (number | null)[], count: number): number | null {
@@ -44,7 +44,7 @@ export function statusText(v: VariantResult): string {
     case 'waiting':
       return 'waiting';
     case 'running':
-      return v.steps.length ? `running, step ${v.steps[v.steps.length - 1]}` : 'starting';
+      return v.steps.length ? 'running' : 'starting';
     case 'completed':
       return 'completed';
     case 'time-budget':
@@ -109,65 +109,69 @@ function minGradient(v: VariantResult): number | null {
 }
 
 const vanishingThreshold = 1e-5;
+/** A live preview compares variants once they have this many steps. */
+const previewMinSteps = 10;
+
+function outcomeOf(v: VariantResult, live: boolean): VariantOutcome | null {
+  const architecture = architectureOf(v);
+  const depth = depthOf(v);
+  if (!architecture || depth === null) return null;
+  const finalLoss = summaryRow(v).finalLoss;
+  let status: VariantOutcome['status'];
+  if (v.status === 'completed' || v.status === 'time-budget') status = 'done';
+  else if (v.failure?.code === 'diverged') status = 'diverged';
+  else if (v.status === 'failed') status = 'error';
+  else if (live && v.status === 'running' && v.steps.length >= previewMinSteps) status = 'done';
+  else status = 'cancelled';
+  return {
+    id: v.label,
+    architecture,
+    depth,
+    status,
+    steps: v.steps.length,
+    ...(finalLoss !== null ? { finalLoss } : {}),
+    ...(v.spec ? { batchNorm: v.spec.batchNorm } : {}),
+  };
+}
 
 /**
- * One or two sentences that read the run the way the ResNet paper did: with
- * BatchNorm a deep plain net's gradients are healthy, and its higher training loss
- * (degradation) is an optimisation difficulty that shortcuts ease.
+ * The verdict the CLI prints (verdict.ts: each deeper net against the shallowest of its
+ * architecture), plus what the gradients at init say, read the way the ResNet paper
+ * did: with BatchNorm a deep plain net's gradients are healthy, and its higher training
+ * loss (degradation) is an optimisation difficulty, not vanishing gradients.
  */
 export function composeVerdict(state: ProbeRunState): string {
   const variants = state.variants.filter((v) => v.steps.length > 0 || v.gradientInit);
   if (variants.length === 0) return '';
+  const live = state.running;
   const parts: string[] = [];
-  const prefix = state.running ? 'So far: ' : '';
-
-  for (const v of state.variants) {
-    if (v.failure && v.failure.code === 'diverged') parts.push(`${v.label} diverged${v.failure.step !== null ? ` at step ${v.failure.step}` : ''} (${v.failure.message}).`);
-  }
-
-  const loss = (v: VariantResult): number | null => summaryRow(v).finalLoss;
-  const plains = variants.filter((v) => architectureOf(v) === 'plain' && depthOf(v) !== null && loss(v) !== null).sort((a, b) => depthOf(a)! - depthOf(b)!);
-  const residuals = variants.filter((v) => architectureOf(v) === 'residual' && depthOf(v) !== null);
+  const outcomes = variants.map((v) => outcomeOf(v, live)).filter((o): o is VariantOutcome => o !== null);
+  const { verdicts, caveat } = probeVerdict(outcomes, state.record.plan?.classes ?? 10);
+  const shown = verdicts.filter((d) => d.comparison !== 'incomplete' || !live);
+  for (const d of shown) parts.push(sentence(d.text));
 
   const vanishing = variants.filter((v) => {
     const min = minGradient(v);
     return min !== null && min < vanishingThreshold;
   });
   if (vanishing.length) {
-    const names = vanishing.map((v) => v.label).join(', ');
     const noBatchNorm = vanishing.some((v) => v.spec && !v.spec.batchNorm);
-    parts.push(`${names}: gradients vanish at init (some layers below ${vanishingThreshold.toExponential(0)})${noBatchNorm ? ', without BatchNorm' : ''}.`);
+    parts.push(`Gradients vanish at init in ${vanishing.map((v) => v.label).join(', ')} (some layers below ${vanishingThreshold.toExponential(0)})${noBatchNorm ? ', without BatchNorm' : ''}.`);
   }
+  for (const d of shown.filter((x) => x.comparison === 'degradation' && x.architecture === 'plain')) {
+    const deep = variants.find((v) => v.label === d.deep);
+    if (!deep || vanishing.includes(deep)) continue;
+    const ratio = gradientRatio(deep);
+    parts.push(`${deep.label}'s gradients at init do not vanish${ratio !== null ? ` (first/last conv ratio ${formatNumber(ratio, 2)})` : ''}.`);
+  }
+  if (caveat && vanishing.length === 0) parts.push(caveat);
+  if (parts.length === 0 && live) return `Running: the verdict comes once the variants have ${previewMinSteps} steps.`;
+  return (live ? 'So far: ' : '') + parts.join(' ');
+}
 
-  if (plains.length >= 2) {
-    const shallow = plains[0]!;
-    const deep = plains[plains.length - 1]!;
-    const shallowLoss = loss(shallow)!;
-    const deepLoss = loss(deep)!;
-    const deepRatio = gradientRatio(deep);
-    const deepHealthy = !vanishing.includes(deep);
-    const twin = residuals.find((r) => depthOf(r) === depthOf(deep));
-    const twinLoss = twin ? loss(twin) : null;
-    if (deepLoss > shallowLoss) {
-      let sentence = `${deep.label} ends at training loss ${formatNumber(deepLoss)}, above ${shallow.label}'s ${formatNumber(shallowLoss)}: the deeper plain net trains worse (degradation)`;
-      if (deepHealthy) sentence += `, although its gradients at init do not vanish${deepRatio !== null ? ` (first/last layer ratio ${formatNumber(deepRatio, 2)})` : ''}`;
-      sentence += '.';
-      if (twin && twinLoss !== null) sentence += ` ${twin.label} reaches ${formatNumber(twinLoss)} at the same depth.`;
-      parts.push(sentence);
-      if (deepHealthy) {
-        parts.push(
-          'As the ResNet paper found, with BatchNorm the plain nets’ gradients are healthy: the degradation is an optimisation difficulty, not vanishing gradients, and the shortcuts ease it.',
-        );
-      }
-    } else {
-      parts.push(
-        `No degradation in this run: ${deep.label} (loss ${formatNumber(deepLoss)}) trains no worse than ${shallow.label} (${formatNumber(shallowLoss)}). Short probes may not separate them; more steps or Adam usually do.`,
-      );
-    }
-  } else if (parts.length === 0) {
-    parts.push('Add a shallower and a deeper plain variant to compare for degradation.');
-  }
-  return prefix + parts.join(' ');
+function sentence(text: string): string {
+  const trimmed = text.trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }
 
 function csvField(value: string | number | null): string {
