@@ -1,5 +1,5 @@
 import type { Node, Tree } from 'web-tree-sitter';
-import type { Finding, SourceRange } from './diagnostic';
+import type { Finding, ShapeAnnotation, SourceRange } from './diagnostic';
 import { type Framework, detectFrameworks } from './parse/detect';
 import type { GrammarName, Grammars } from './parse/grammars';
 
@@ -17,6 +17,8 @@ export interface AnalysisOptions {
   budgetMs: number;
   /** Reads another workspace file (for `from .blocks import BasicBlock`); undefined when absent. */
   readWorkspaceFile?: (path: string) => string | undefined;
+  /** The model input when the file does not say (`--input-shape N,3,224,224`): numbers or symbol names. */
+  inputShape?: (number | string)[];
 }
 
 export const defaultAnalysisOptions: AnalysisOptions = {
@@ -30,17 +32,27 @@ export interface CheckContext {
   options: AnalysisOptions;
   deadline: number;
   log: (line: string) => void;
+  /** For parsing the workspace files that the document imports. */
+  grammars?: Grammars;
+}
+
+export interface CheckerOutput {
+  findings: Finding[];
+  annotations?: ShapeAnnotation[];
 }
 
 /** A front end plus its rules for one kind of model code. */
 export interface ModelChecker {
   readonly name: string;
   readonly framework: Framework;
-  check(context: CheckContext): Finding[];
+  /** Findings only, or findings with shape annotations for hovers and inlay hints. */
+  check(context: CheckContext): Finding[] | CheckerOutput;
 }
 
 export interface AnalysisResult {
   findings: Finding[];
+  /** Inferred shapes for hovers and inlay hints (see ShapeAnnotation); empty when none. */
+  annotations: ShapeAnnotation[];
   /** The model frameworks the file was recognised as using. */
   frameworks: Framework[];
   /** Why the file was not analysed, if it was not. */
@@ -74,6 +86,7 @@ export function analyzeDocument(
   const log: string[] = [];
   const result = (partial: Partial<AnalysisResult>): AnalysisResult => ({
     findings: [],
+    annotations: [],
     frameworks: [],
     syntaxErrors: [],
     log,
@@ -98,15 +111,21 @@ export function analyzeDocument(
     }
     const deadline = started + options.budgetMs;
     const findings: Finding[] = [];
+    const annotations: ShapeAnnotation[] = [];
     for (const checker of applicable) {
       try {
-        findings.push(...checker.check({ document, tree, options, deadline, log: (line) => log.push(line) }));
+        const output = checker.check({ document, tree, options, deadline, log: (line) => log.push(line), grammars });
+        if (Array.isArray(output)) findings.push(...output);
+        else {
+          findings.push(...output.findings);
+          annotations.push(...(output.annotations ?? []));
+        }
       } catch (err) {
         // A checker bug must cost the user one file's findings, never the server.
         log.push(`${document.uri}: ${checker.name} failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
       }
     }
-    return result({ findings, frameworks, syntaxErrors });
+    return result({ findings, annotations, frameworks, syntaxErrors });
   } finally {
     tree.delete();
   }

@@ -38,3 +38,17 @@ export interface Finding {
   shapes?: [string, string];
   fixes: Fix[];
 }
+
+/**
+ * A shape the analyser inferred, for hovers and inlay hints in `forward`:
+ * - `variable`: a tensor name where it is assigned (`out`);
+ * - `layer`: a layer attribute where it is called (`self.conv1`), its description and output shape;
+ * - `line-end`: the shape assigned on a line, placed at the end of that line (an inlay hint).
+ * A block used with several arguments shows up to three shapes joined by ` | `.
+ */
+export interface ShapeAnnotation {
+  range: SourceRange;
+  name: string;
+  shape: string;
+  kind: 'variable' | 'layer' | 'line-end';
+}

@@ -1,0 +1,102 @@
+// A light copy of tree-sitter's Python tree in plain objects. The interpreter visits
+// the same nodes many times (every block instance runs its forward); crossing into
+// the wasm parser for each visit would cost more than the interpretation itself.
+import type { Tree, TreeCursor } from 'web-tree-sitter';
+import type { SourceRange } from '../diagnostic';
+
+export interface PyNode {
+  type: string;
+  /** Named children in source order. */
+  children: PyNode[];
+  /** The first named child under each field name. */
+  fields: Record<string, PyNode>;
+  /** Anonymous tokens between children: operators (`+`, `is not`, `and`, `//=`). */
+  ops: string[];
+  /** Where each of `ops` starts (a slice's colons tell its start, stop and step apart). */
+  opStarts: number[];
+  /** Source text of leaves (identifiers, numbers, strings, comments). */
+  text: string;
+  /** 0-based rows; columns in UTF-16 code units (web-tree-sitter indexes a JS string by them). */
+  startRow: number;
+  startCol: number;
+  endRow: number;
+  endCol: number;
+  startIndex: number;
+  endIndex: number;
+  /** This node or one below it is an ERROR or a MISSING token. */
+  broken: boolean;
+}
+
+/** Deeper nesting than this becomes a `too_deep` node that the interpreter treats as unknown. */
+export const maxSyntaxDepth = 150;
+
+const leafTypes = new Set(['identifier', 'integer', 'float', 'string', 'comment', 'true', 'false', 'none', 'string_content', 'escape_sequence']);
+
+export function toPyAst(tree: Tree, source: string): PyNode {
+  const cursor = tree.walk();
+  try {
+    return convert(cursor, source, 0);
+  } finally {
+    cursor.delete();
+  }
+}
+
+function convert(cursor: TreeCursor, source: string, depth: number): PyNode {
+  const node: PyNode = {
+    type: cursor.nodeType,
+    children: [],
+    fields: {},
+    ops: [],
+    opStarts: [],
+    text: '',
+    startRow: cursor.startPosition.row,
+    startCol: cursor.startPosition.column,
+    endRow: cursor.endPosition.row,
+    endCol: cursor.endPosition.column,
+    startIndex: cursor.startIndex,
+    endIndex: cursor.endIndex,
+    broken: cursor.nodeType === 'ERROR' || cursor.nodeIsMissing,
+  };
+  if (leafTypes.has(node.type)) {
+    node.text = source.slice(node.startIndex, node.endIndex);
+    if (node.type !== 'string') return node;
+  }
+  if (depth >= maxSyntaxDepth) {
+    node.type = 'too_deep';
+    return node;
+  }
+  if (cursor.gotoFirstChild()) {
+    do {
+      if (cursor.nodeIsNamed) {
+        const field = cursor.currentFieldName;
+        const child = convert(cursor, source, depth + 1);
+        node.children.push(child);
+        if (field && !(field in node.fields)) node.fields[field] = child;
+        if (child.broken) node.broken = true;
+      } else {
+        if (cursor.nodeIsMissing) node.broken = true;
+        node.ops.push(cursor.nodeType);
+        node.opStarts.push(cursor.startIndex);
+      }
+    } while (cursor.gotoNextSibling());
+    cursor.gotoParent();
+  }
+  return node;
+}
+
+export function rangeOf(node: PyNode): SourceRange {
+  return { start: { line: node.startRow, character: node.startCol }, end: { line: node.endRow, character: node.endCol } };
+}
+
+export function nodeText(node: PyNode, source: string): string {
+  return source.slice(node.startIndex, node.endIndex);
+}
+
+/** The string literal's value for plain (non f-) strings, else undefined. */
+export function stringValue(node: PyNode, source: string): string | undefined {
+  if (node.type !== 'string') return undefined;
+  if (node.children.some((c) => c.type === 'interpolation')) return undefined;
+  const raw = nodeText(node, source);
+  const m = /^[rRbBuU]*("""|'''|"|')([\s\S]*)\1$/.exec(raw);
+  return m ? m[2] : undefined;
+}

@@ -1,0 +1,318 @@
+// The PyTorch front end: parses the file into the light AST, finds the entry points
+// that give concrete values (module code, `__main__`, factory functions, classes
+// with default arguments), runs each on the interpreter with path enumeration,
+// then runs every module class once with symbolic arguments. The rules decide.
+import type { Tree } from 'web-tree-sitter';
+import type { CheckContext, CheckerOutput, ModelChecker } from '../analysis';
+import type { Grammars } from '../parse/grammars';
+import { type PyNode, toPyAst } from '../parse/python-ast';
+import type { Dim } from '../shapes/dim';
+import type { SymbolDomainRole } from '../shapes/witness';
+import {
+  type AddObservation, type ImportResolver, type RunLimits, type ShapeNote, type SymbolRole, BudgetExhausted, Interpreter, findMethod,
+} from './interpreter';
+import { type ClassInfo, type FileInfo, type InstanceValue, type TensorValue, type Value, Scope, intValue } from './values';
+import { decideResidualSites, type ClassFacts } from '../rules/residual-shape-mismatch';
+import { buildAnnotations } from './annotations';
+
+export interface PyTorchRunResult {
+  concrete: AddObservation[];
+  symbolic: AddObservation[];
+  roles: Map<string, SymbolDomainRole>;
+  /** Classes whose forward ran in a concrete entry. */
+  reached: Set<string>;
+  classes: Map<string, ClassFacts>;
+  concreteNotes: ShapeNote[];
+  symbolicNotes: ShapeNote[];
+  main: FileInfo;
+}
+
+const maxPathsPerEntry = 16;
+
+export const pytorchChecker: ModelChecker = {
+  name: 'pytorch-residual-shapes',
+  framework: 'pytorch',
+  check(context: CheckContext): CheckerOutput {
+    const run = runPyTorchAnalysis(context);
+    const findings = decideResidualSites(run, context.document.text);
+    return { findings, annotations: buildAnnotations(run) };
+  },
+};
+
+/** Runs every entry point of the file and every module class; exported for tests and tools. */
+export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
+  const { document, tree, options, log } = context;
+  const asts = new Map<string, { source: string; root: PyNode; uri: string } | null>();
+  const mainAst = { source: document.text, root: toPyAst(tree, document.text), uri: document.uri };
+  const limits: RunLimits = { steps: 60000, deadline: context.deadline, callDepth: 24, loopIterations: 512, decisions: 10 };
+  const result: PyTorchRunResult = {
+    concrete: [],
+    symbolic: [],
+    roles: new Map(),
+    reached: new Set(),
+    classes: new Map(),
+    concreteNotes: [],
+    symbolicNotes: [],
+    main: freshFile(mainAst),
+  };
+  const inputComments = parseInputComments(document.text);
+  const defaultInput = options.inputShape;
+
+  // Each run gets fresh globals; the ASTs of imported files are parsed once.
+  const makeResolver = (files: Map<string, FileInfo>, interp: () => Interpreter): ImportResolver => (from, moduleName, level) => {
+    const path = resolveModulePath(from.uri, moduleName, level);
+    if (!path || !options.readWorkspaceFile) return undefined;
+    const existing = files.get(path);
+    if (existing) return existing;
+    let ast = asts.get(path);
+    if (ast === undefined) {
+      ast = loadAst(path, options.readWorkspaceFile, context.grammars);
+      asts.set(path, ast);
+      if (!ast) log(`${document.uri}: could not read ${path} for an import; its names are unknown`);
+    }
+    if (!ast) return undefined;
+    const file = freshFile(ast);
+    files.set(path, file);
+    if (files.size > 12) return undefined;
+    interp().execFile(file, true);
+    return file;
+  };
+
+  const enumerate = (label: string, body: (interp: Interpreter, main: FileInfo) => void, collect: (interp: Interpreter, main: FileInfo) => void): void => {
+    let choices: boolean[] = [];
+    for (let n = 0; n < maxPathsPerEntry; n++) {
+      const files = new Map<string, FileInfo>();
+      const holder: { interp?: Interpreter } = {};
+      const interp = new Interpreter(limits, choices.slice(), makeResolver(files, () => holder.interp!), log);
+      holder.interp = interp;
+      const main = freshFile(mainAst);
+      main.inputComments = inputComments;
+      try {
+        body(interp, main);
+      } catch (err) {
+        if (err instanceof BudgetExhausted) {
+          log(`${document.uri}: ${label}: ${err.message}; the rest of this entry is unknown`);
+          collect(interp, main);
+          return;
+        }
+        throw err;
+      }
+      collect(interp, main);
+      const made = interp.choices;
+      let i = made.length - 1;
+      while (i >= 0 && !made[i]) i--;
+      if (i < 0) return;
+      choices = [...made.slice(0, i), false];
+      if (n === maxPathsPerEntry - 1) log(`${document.uri}: ${label}: more than ${maxPathsPerEntry} branch combinations; the rest are not explored`);
+    }
+  };
+
+  const mergeRoles = (interp: Interpreter): void => {
+    for (const [name, role] of interp.symbolRoles) if (!result.roles.has(name)) result.roles.set(name, domainRole(role));
+  };
+
+  // 1. Concrete entries: module code and __main__, factories, classes with default arguments.
+  enumerate(
+    'module entry points',
+    (interp, main) => {
+      interp.execFile(main, false);
+      const roots: InstanceValue[] = [];
+      for (const def of main.root.children.map(unwrapDecorated)) {
+        if (def.type !== 'function_definition' || !allParamsDefaulted(def, false)) continue;
+        const fn = main.globals.vars.get(def.fields.name?.text ?? '');
+        if (fn?.t !== 'function') continue;
+        const made = interp.callFunction(fn, { positional: [], keywords: new Map() });
+        if (made.t === 'instance' && made.cls.isModule) roots.push(made);
+      }
+      for (const value of main.globals.vars.values()) {
+        if (value.t !== 'class' || !value.cls.isModule || value.cls.file !== main) continue;
+        const init = findMethod(value.cls, '__init__');
+        if (init && !allParamsDefaulted(init.def, true)) continue;
+        if (!findMethod(value.cls, 'forward')) continue;
+        const made = interp.instantiate(value.cls, { positional: [], keywords: new Map() }, undefined);
+        if (made.t === 'instance') roots.push(made);
+      }
+      for (const value of main.globals.vars.values()) if (value.t === 'instance' && value.cls.isModule) roots.push(value);
+      nameInstances(interp.instances);
+      for (const root of roots) {
+        if (root.forwarded || root.incomplete) continue;
+        const input = makeInput(interp, root.cls, defaultInput);
+        interp.callModule(root, { positional: [input], keywords: new Map() }, undefined, { scope: new Scope(), file: main, inForward: false });
+      }
+    },
+    (interp) => {
+      nameInstances(interp.instances);
+      result.concrete.push(...interp.observations);
+      result.concreteNotes.push(...interp.notes);
+      for (const cls of interp.forwardedClasses) result.reached.add(classKey(cls));
+      mergeRoles(interp);
+    },
+  );
+
+  // 2. Every module class of this file once with symbolic arguments.
+  const classNodes = mainAst.root.children.map(unwrapDecorated).filter((n) => n.type === 'class_definition');
+  for (const classNode of classNodes) {
+    const className = classNode.fields.name?.text ?? '';
+    enumerate(
+      `class ${className}`,
+      (interp, main) => {
+        interp.execFile(main, true);
+        const value = main.globals.vars.get(className);
+        if (value?.t !== 'class' || !value.cls.isModule || !findMethod(value.cls, 'forward')) return;
+        const args = symbolicArguments(interp, value.cls);
+        const instance = interp.instantiate(value.cls, { positional: [], keywords: args }, undefined);
+        if (instance.t !== 'instance' || instance.incomplete) return;
+        nameInstances(interp.instances);
+        const input = makeInput(interp, value.cls, defaultInput);
+        interp.callModule(instance, { positional: [input], keywords: new Map() }, undefined, { scope: new Scope(), file: main, inForward: false });
+        if (!result.classes.has(className)) result.classes.set(className, { name: className, node: value.cls.node, instance, parameters: [...args.keys()] });
+      },
+      (interp) => {
+        result.symbolic.push(...interp.observations.filter((o) => o.instance?.cls.name === className));
+        result.symbolicNotes.push(...interp.notes);
+        mergeRoles(interp);
+      },
+    );
+  }
+  return result;
+}
+
+function freshFile(ast: { source: string; root: PyNode; uri: string }): FileInfo {
+  return { uri: ast.uri, source: ast.source, root: ast.root, globals: new Scope(), inputComments: new Map() };
+}
+
+function unwrapDecorated(n: PyNode): PyNode {
+  return n.type === 'decorated_definition' && n.fields.definition ? n.fields.definition : n;
+}
+
+export function classKey(cls: ClassInfo): string {
+  return `${cls.file.uri}#${cls.name}`;
+}
+
+function domainRole(role: SymbolRole): SymbolDomainRole {
+  if (role === 'batch' || role === 'spatial' || role === 'sequence' || role === 'channels') return role;
+  return 'param';
+}
+
+/** Parameters after `self`; a factory must be callable without arguments. */
+function allParamsDefaulted(def: PyNode, isMethod: boolean): boolean {
+  const params = (def.fields.parameters?.children ?? []).slice(isMethod ? 1 : 0);
+  return params.every((p) => p.type !== 'identifier' && p.type !== 'typed_parameter' || p.children[0]?.type === 'list_splat_pattern');
+}
+
+/**
+ * Constructor arguments for a class checked on its own: ints and parameters without a
+ * default become symbols named after the parameter; other defaults are kept. A `None`
+ * default that is stored on `self` (a `downsample` the caller may pass) stays unknown.
+ */
+function symbolicArguments(interp: Interpreter, cls: ClassInfo): Map<string, Value> {
+  const args = new Map<string, Value>();
+  const init = findMethod(cls, '__init__');
+  if (!init) return args;
+  const source = init.cls.file.source;
+  const body = init.def.fields.body ? source.slice(init.def.fields.body.startIndex, init.def.fields.body.endIndex) : '';
+  for (const p of (init.def.fields.parameters?.children ?? []).slice(1)) {
+    let name: string | undefined;
+    let defaultNode: PyNode | undefined;
+    if (p.type === 'identifier') name = p.text;
+    else if (p.type === 'typed_parameter') name = p.children[0]?.type === 'identifier' ? p.children[0].text : undefined;
+    else if (p.type === 'default_parameter' || p.type === 'typed_default_parameter') {
+      name = p.fields.name?.text;
+      defaultNode = p.fields.value;
+    }
+    if (!name) continue;
+    if (!defaultNode || defaultNode.type === 'integer' || (defaultNode.type === 'unary_operator' && defaultNode.fields.argument?.type === 'integer')) {
+      args.set(name, intValue(interp.newSymbol(name, 'param') as Dim));
+      continue;
+    }
+    if (defaultNode.type === 'none' && new RegExp(`self\\.\\w+\\s*=\\s*${name}\\b`).test(body)) {
+      args.set(name, { t: 'unknown', label: name });
+      continue;
+    }
+    // Any other default (None, a bool, a float, a string, a layer class) is used as is.
+  }
+  return args;
+}
+
+/** The model input: the class's `# residual-lens: input=` comment, the CLI's shape, or a lazy input. */
+function makeInput(interp: Interpreter, cls: ClassInfo, fallback: (number | string)[] | undefined): TensorValue {
+  const dims = cls.file.inputComments.get(cls.name) ?? fallback?.map(String);
+  if (!dims) return interp.lazyInput();
+  const shape = dims.map((d, axis) => {
+    if (/^-?\d+$/.test(d)) return Number(d);
+    const role: SymbolRole = axis === 0 ? 'batch' : /^(c|ch|channels?)$/i.test(d) ? 'channels' : dims.length === 3 && axis === 1 ? 'sequence' : 'spatial';
+    return interp.newSymbol(d, role);
+  });
+  return { t: 'tensor', cell: { shape, lazy: false, suffix: '' }, depth: 0, layout: dims.length === 3 && !/^\d+$/.test(dims[2] ?? '') ? 'channels-last' : 'channels-first' };
+}
+
+/** `# residual-lens: input=(N, 3, 224, 224)` on or just above a class line, or inside its body. */
+export function parseInputComments(text: string): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  const lines = text.split('\n');
+  const pattern = /#\s*residual-lens:\s*input\s*=\s*\(([^)]*)\)/;
+  for (let i = 0; i < lines.length; i++) {
+    const m = pattern.exec(lines[i]!);
+    if (!m) continue;
+    const dims = m[1]!.split(',').map((s) => s.trim()).filter(Boolean);
+    if (!dims.every((d) => /^(?:\d+|[A-Za-z_]\w*)$/.test(d))) continue;
+    let className: string | undefined;
+    for (let j = i; j < Math.min(lines.length, i + 4) && !className; j++) className = /^\s*class\s+(\w+)/.exec(lines[j]!)?.[1];
+    for (let j = i - 1; j >= 0 && !className; j--) {
+      const c = /^class\s+(\w+)/.exec(lines[j]!);
+      if (c) className = c[1];
+      else if (/^\S/.test(lines[j]!) && !lines[j]!.startsWith('#')) break;
+    }
+    if (className) found.set(className, dims);
+  }
+  return found;
+}
+
+/** Names instances by where they sit under their root: `ResNet.layer2[0]`. */
+function nameInstances(instances: InstanceValue[]): void {
+  const contained = new Set<InstanceValue>();
+  const children = (v: Value, visit: (child: InstanceValue, suffix: string) => void, prefix: string, depth: number): void => {
+    if (depth > 12) return;
+    if (v.t === 'instance') visit(v, prefix);
+    else if (v.t === 'container') v.items.forEach((item, i) => children(item, visit, `${prefix}${v.names?.[i] !== undefined ? `.${v.names[i]}` : `[${i}]`}`, depth + 1));
+    else if (v.t === 'moduledict') for (const [k, item] of v.entries) children(item, visit, `${prefix}['${k}']`, depth + 1);
+  };
+  for (const inst of instances) {
+    for (const [name, v] of inst.attrs) children(v, (child) => contained.add(child), name, 0);
+  }
+  const walk = (inst: InstanceValue, path: string, depth: number, seen: Set<InstanceValue>): void => {
+    if (seen.has(inst) || depth > 12) return;
+    seen.add(inst);
+    inst.path = path;
+    for (const [name, v] of inst.attrs) children(v, (child, suffix) => walk(child, `${path}.${suffix}`, depth + 1, seen), name, 0);
+  };
+  for (const inst of instances) if (!contained.has(inst)) walk(inst, inst.cls.name, 0, new Set());
+}
+
+/** `from .blocks import X` → a path next to the importing file (a path or a file: URI). */
+export function resolveModulePath(fromUri: string, moduleName: string, level: number): string | undefined {
+  const isUri = fromUri.startsWith('file:');
+  const base = isUri ? fromUri.replace(/^file:\/\//, '') : fromUri;
+  const parts = base.split('/');
+  parts.pop();
+  for (let i = 1; i < level; i++) parts.pop();
+  if (level === 0 && moduleName.includes('.')) return undefined; // a package path we cannot place without a root
+  const rel = moduleName.split('.').filter(Boolean);
+  if (rel.length === 0) return undefined;
+  const path = [...parts, ...rel].join('/') + '.py';
+  return isUri ? `file://${path}` : path;
+}
+
+function loadAst(path: string, read: (path: string) => string | undefined, grammars: Grammars | undefined): { source: string; root: PyNode; uri: string } | null {
+  if (!grammars) return null;
+  const text = read(path);
+  if (text === undefined || text.length > 2_000_000) return null;
+  let tree: Tree | undefined;
+  try {
+    tree = grammars.parse('python', text);
+    return { source: text, root: toPyAst(tree, text), uri: path };
+  } finally {
+    tree?.delete();
+  }
+}
+

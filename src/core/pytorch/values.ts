@@ -1,0 +1,111 @@
+// The abstract values the PyTorch interpreter computes with. Everything the
+// interpreter cannot model is `unknown`: it never becomes a guess.
+import type { Dim } from '../shapes/dim';
+import type { Truth } from '../shapes/condition';
+import type { Shape } from '../shapes/shape';
+import type { LayerDescriptor } from '../shapes/layers';
+import type { PyNode } from '../parse/python-ast';
+
+/** Where a tensor's channel axis is: NCHW-style (conv) or last (Linear, attention). */
+export type Layout = 'channels-first' | 'channels-last';
+
+/** Shared by tensors that are the same data: a lazy model input gets its rank at its first layer. */
+export interface ShapeCell {
+  shape: Shape;
+  lazy: boolean;
+  /** Suffix for the symbols of a second lazy input (`H_y`), so two inputs never share dims by accident. */
+  suffix: string;
+}
+
+export interface TensorValue {
+  t: 'tensor';
+  cell: ShapeCell;
+  layout?: Layout;
+  /** Layers applied since the forward that received it: the identity operand of a skip add has fewer. */
+  depth: number;
+}
+
+export interface ClassInfo {
+  name: string;
+  node: PyNode;
+  file: FileInfo;
+  bases: Value[];
+  methods: Map<string, PyNode>;
+  classAttrs: Map<string, Value>;
+  isModule: boolean;
+  isDataclass: boolean;
+  /** Field names of a dataclass in order. */
+  fields: string[];
+}
+
+export interface FileInfo {
+  uri: string;
+  source: string;
+  root: PyNode;
+  globals: Scope;
+  /** `# residual-lens: input=(...)` comments: the class they sit on (by name) and the dims text. */
+  inputComments: Map<string, string[]>;
+}
+
+export interface InstanceValue {
+  t: 'instance';
+  cls: ClassInfo;
+  attrs: Map<string, Value>;
+  /** The bound constructor arguments, for messages: stride 2, 64→128. */
+  args: Map<string, Value>;
+  /** `ResNet.layer2[0]`, set once the root's constructor has returned. */
+  path?: string;
+  forwarded: boolean;
+  /** The constructor could not be followed to the end: attributes may be missing. */
+  incomplete: boolean;
+}
+
+export type Value =
+  | { t: 'int'; v: Dim }
+  | { t: 'float'; v: number }
+  | { t: 'bool'; v: Truth }
+  | { t: 'str'; v: string }
+  | { t: 'none' }
+  | { t: 'tuple'; items: Value[] }
+  | { t: 'list'; items: Value[]; incomplete?: boolean }
+  | { t: 'dict'; entries: Map<string, Value> }
+  | { t: 'slice'; start: Value; stop: Value; step: Value }
+  | { t: 'ellipsis' }
+  | TensorValue
+  | { t: 'layer'; desc: LayerDescriptor }
+  | { t: 'container'; kind: 'Sequential' | 'ModuleList'; items: Value[]; names?: string[]; incomplete?: boolean }
+  | { t: 'moduledict'; entries: Map<string, Value> }
+  | InstanceValue
+  | { t: 'class'; cls: ClassInfo }
+  | { t: 'function'; def: PyNode; closure: Scope; file: FileInfo; self?: Value; owner?: ClassInfo }
+  | { t: 'lambda'; def: PyNode; closure: Scope; file: FileInfo }
+  | { t: 'builtin'; name: string; self?: Value }
+  | { t: 'namespace'; path: string }
+  | { t: 'super'; cls: ClassInfo; self: Value }
+  | { t: 'parameter'; shape: Shape }
+  /** `x.size()` of a model input whose rank is not known yet; unpacking it decides. */
+  | { t: 'lazysize'; tensor: TensorValue }
+  /** `label` names an argument the caller may fill (`downsample`), so `is None` tests on it stay opaque. */
+  | { t: 'unknown'; label?: string };
+
+export const unknown: Value = { t: 'unknown' };
+export const none: Value = { t: 'none' };
+
+export class Scope {
+  readonly vars = new Map<string, Value>();
+  constructor(readonly parent?: Scope) {}
+
+  lookup(name: string): Value | undefined {
+    const own = this.vars.get(name);
+    if (own !== undefined) return own;
+    return this.parent?.lookup(name);
+  }
+}
+
+export function intValue(v: Dim): Value {
+  return { t: 'int', v };
+}
+
+export function tensor(shape: Shape, layout?: Layout, depth = 0): TensorValue {
+  return { t: 'tensor', cell: { shape, lazy: false, suffix: '' }, depth, ...(layout ? { layout } : {}) };
+}

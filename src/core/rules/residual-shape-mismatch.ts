@@ -1,0 +1,289 @@
+// residual-shape-mismatch: a tensor addition whose operands cannot broadcast.
+//   error    the file reaches the add with concrete constructor arguments and the shapes clash;
+//   warning  the block is only seen with symbolic arguments and some values make them clash.
+// residual-silent-broadcast (./residual-silent-broadcast.ts) takes the legal-but-stretched case.
+import type { Finding, Fix, MismatchKind } from '../diagnostic';
+import { type Dim, evaluate, formatDim, isConcrete, symbolsOf } from '../shapes/dim';
+import { formatCond, not } from '../shapes/condition';
+import { type Shape, type ShapeDim, broadcast, formatShape } from '../shapes/shape';
+import { type PathFact, type SymbolDomainRole, type Witness, findWitness, pathEqualities, substituteShape } from '../shapes/witness';
+import { type PyNode, rangeOf } from '../parse/python-ast';
+import type { AddObservation } from '../pytorch/interpreter';
+import type { InstanceValue } from '../pytorch/values';
+import type { PyTorchRunResult } from '../pytorch/checker';
+import { silentBroadcastFinding, stretchedNonBatchAxes } from './residual-silent-broadcast';
+import { projectionFixes, type MismatchFacts } from './projection-fix';
+
+export const residualShapeMismatchRule = 'residual-shape-mismatch';
+
+/** What the symbolic run of a module class produced, for messages and fixes. */
+export interface ClassFacts {
+  name: string;
+  node: PyNode;
+  instance: InstanceValue;
+  parameters: string[];
+}
+
+type Decision =
+  | { kind: 'clash'; left: ShapeDim[]; right: ShapeDim[]; witness: Witness }
+  | { kind: 'broadcast'; axes: number[]; left: ShapeDim[]; right: ShapeDim[] }
+  | { kind: 'none' };
+
+export function decideObservation(obs: AddObservation, roles: ReadonlyMap<string, SymbolDomainRole>, typical: boolean): Decision {
+  if (!obs.left || !obs.right) return { kind: 'none' };
+  const equalities = pathEqualities(obs.path);
+  const left = substituteShape(obs.left, equalities)!;
+  const right = substituteShape(obs.right, equalities)!;
+  const outcome = broadcast(left, right);
+  if (outcome.kind === 'same') return { kind: 'none' };
+  if (outcome.kind === 'broadcast') return { kind: 'broadcast', axes: outcome.axes, left, right };
+  const witness = findWitness(left, right, obs.path, roles, typical);
+  return witness ? { kind: 'clash', left, right, witness } : { kind: 'none' };
+}
+
+function hasParamSymbols(obs: AddObservation, roles: ReadonlyMap<string, SymbolDomainRole>): boolean {
+  const symbols = new Set<string>();
+  for (const shape of [obs.left, obs.right]) for (const d of shape ?? []) if (d !== null) symbolsOf(d, symbols);
+  for (const step of obs.path) if (step.cond.kind === 'cmp') { symbolsOf(step.cond.left, symbols); symbolsOf(step.cond.right, symbols); }
+  return [...symbols].some((s) => (roles.get(s) ?? 'param') === 'param');
+}
+
+/** The class statement that lexically holds a node. */
+function enclosingClass(root: PyNode, node: PyNode): PyNode | undefined {
+  for (const top of root.children) {
+    const def = top.type === 'decorated_definition' && top.fields.definition ? top.fields.definition : top;
+    if (def.type === 'class_definition' && def.startIndex <= node.startIndex && node.endIndex <= def.endIndex) return def;
+  }
+  return undefined;
+}
+
+export function decideResidualSites(run: PyTorchRunResult, text: string): Finding[] {
+  const findings: Finding[] = [];
+  const sites = new Map<number, { site: PyNode; concrete: AddObservation[]; symbolic: AddObservation[] }>();
+  const inMain = (o: AddObservation): boolean => o.file.uri === run.main.uri && o.file.source === run.main.source;
+  for (const [list, kind] of [[run.concrete, 'concrete'], [run.symbolic, 'symbolic']] as const) {
+    for (const obs of list) {
+      if (!inMain(obs)) continue;
+      let entry = sites.get(obs.site.startIndex);
+      if (!entry) sites.set(obs.site.startIndex, (entry = { site: obs.site, concrete: [], symbolic: [] }));
+      entry[kind].push(obs);
+    }
+  }
+  for (const { site, concrete, symbolic } of [...sites.values()].sort((a, b) => a.site.startIndex - b.site.startIndex)) {
+    const cls = enclosingClass(run.main.root, site);
+    const className = cls?.fields.name?.text;
+    const reached = className !== undefined && run.reached.has(`${run.main.uri}#${className}`);
+    const classFacts = className ? run.classes.get(className) : undefined;
+
+    let clash: { obs: AddObservation; decision: Extract<Decision, { kind: 'clash' }> } | undefined;
+    const clashPaths = new Set<string>();
+    let stretched: { obs: AddObservation; decision: Extract<Decision, { kind: 'broadcast' }> } | undefined;
+    for (const obs of concrete) {
+      if (obs.opaquePath || hasParamSymbols(obs, run.roles)) continue;
+      const decision = decideObservation(obs, run.roles, true);
+      if (decision.kind === 'clash') {
+        clashPaths.add(obs.instance?.path ?? '');
+        clash ??= { obs, decision };
+      } else if (decision.kind === 'broadcast' && stretchedNonBatchAxes(obs, decision.left, decision.right, decision.axes).length) {
+        stretched ??= { obs, decision };
+      }
+    }
+    if (clash) {
+      findings.push(concreteFinding(clash.obs, clash.decision, clashPaths.size, run, classFacts, text));
+      continue;
+    }
+    if (stretched) {
+      findings.push(silentBroadcastFinding(stretched.obs, stretched.decision.left, stretched.decision.right, stretched.decision.axes));
+      continue;
+    }
+    if (reached || concrete.some((o) => !o.opaquePath && !hasParamSymbols(o, run.roles))) continue;
+    for (const obs of symbolic) {
+      if (obs.opaquePath) continue;
+      const decision = decideObservation(obs, run.roles, false);
+      if (decision.kind === 'clash') {
+        findings.push(symbolicFinding(obs, decision, run, classFacts, text));
+        break;
+      }
+      if (decision.kind === 'broadcast' && stretchedNonBatchAxes(obs, decision.left, decision.right, decision.axes).length) {
+        const f = silentBroadcastFinding(obs, decision.left, decision.right, decision.axes);
+        findings.push(f);
+        break;
+      }
+    }
+  }
+  return findings;
+}
+
+/** The identity operand of a skip add is the one fewer layers away from the block's input. */
+export function identitySide(obs: AddObservation): 'left' | 'right' {
+  return obs.leftDepth < obs.rightDepth ? 'left' : 'right';
+}
+
+export function channelAxis(obs: AddObservation, rank: number): number {
+  const layout = obs.leftLayout ?? obs.rightLayout;
+  if (rank <= 1) return -1;
+  return layout === 'channels-last' ? rank - 1 : 1;
+}
+
+/** Channels, spatial or both, from right-aligned clashing axes of shapes of `rank`. */
+function kindOf(axes: number[], obs: AddObservation, rank: number): MismatchKind {
+  const c = channelAxis(obs, rank);
+  const channels = axes.includes(c);
+  const spatial = axes.some((a) => a !== c && a !== 0);
+  if (channels && spatial) return 'both';
+  if (channels) return 'channels';
+  if (spatial) return 'spatial';
+  return 'other';
+}
+
+const kindText: Record<MismatchKind, string> = {
+  channels: 'in channels',
+  spatial: 'in spatial size',
+  both: 'in channels and spatial size',
+  other: 'in the batch axis',
+};
+
+function aligned(shape: ShapeDim[], rank: number, axis: number): ShapeDim | undefined {
+  return shape[shape.length - rank + axis];
+}
+
+export function mismatchFacts(obs: AddObservation, left: ShapeDim[], right: ShapeDim[], axes: number[]): MismatchFacts {
+  const rank = Math.max(left.length, right.length);
+  const side = identitySide(obs);
+  const identity = side === 'left' ? left : right;
+  const main = side === 'left' ? right : left;
+  const c = channelAxis(obs, rank);
+  const kind = kindOf(axes, obs, rank);
+  const spatialAxes = axes.filter((a) => a !== c && a !== 0);
+  let stride: Dim | undefined;
+  if (spatialAxes.length) {
+    const a = spatialAxes[0]!;
+    const inSize = aligned(identity, rank, a);
+    const outSize = aligned(main, rank, a);
+    if (inSize != null && outSize != null && isConcrete(inSize) && isConcrete(outSize) && outSize > 0 && inSize > outSize) stride = Math.round(inSize / outSize);
+  }
+  return {
+    kind,
+    identitySide: side,
+    channelsIn: c >= 0 ? aligned(identity, rank, c) ?? null : null,
+    channelsOut: c >= 0 ? aligned(main, rank, c) ?? null : null,
+    stride,
+    rank,
+    layout: obs.leftLayout ?? obs.rightLayout ?? 'channels-first',
+  };
+}
+
+function dimText(d: ShapeDim | undefined): string {
+  return d === null || d === undefined ? '?' : formatDim(d);
+}
+
+function instantiationText(obs: AddObservation, facts: MismatchFacts): string {
+  const inst = obs.instance;
+  if (!inst) return '';
+  const details: string[] = [];
+  for (const [name, v] of inst.args) {
+    if (/stride/i.test(name) && v.t === 'int' && isConcrete(v.v)) details.push(`${name} ${v.v}`);
+  }
+  if (facts.kind === 'channels' || facts.kind === 'both') details.push(`${dimText(facts.channelsIn)}→${dimText(facts.channelsOut)}`);
+  return ` in \`${inst.path ?? inst.cls.name}\`${details.length ? ` (${details.join(', ')})` : ''}`;
+}
+
+function projectionText(facts: MismatchFacts, usesBatchNorm: boolean): string {
+  if (facts.layout === 'channels-last') return `a Linear ${dimText(facts.channelsIn)}→${dimText(facts.channelsOut)} on the shortcut`;
+  const stride = facts.stride !== undefined && facts.stride !== 1 ? `, stride ${formatDim(facts.stride)}` : '';
+  const channels = facts.kind === 'spatial' ? `${dimText(facts.channelsOut)}→${dimText(facts.channelsOut)}` : `${dimText(facts.channelsIn)}→${dimText(facts.channelsOut)}`;
+  return `1x1 conv ${channels}${stride}${usesBatchNorm ? ', with BatchNorm' : ''}`;
+}
+
+function classUsesBatchNorm(cls: PyNode | undefined, text: string): boolean {
+  return cls ? /BatchNorm/.test(text.slice(cls.startIndex, cls.endIndex)) : /BatchNorm/.test(text);
+}
+
+function concreteFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clash' }>, count: number, run: PyTorchRunResult, cls: ClassFacts | undefined, text: string): Finding {
+  const facts = mismatchFacts(obs, d.left, d.right, d.witness.axes);
+  const more = count > 1 ? ` (and ${count - 1} more instantiation${count > 2 ? 's' : ''})` : '';
+  const [leftText, rightText] = [formatShape(obs.left), formatShape(obs.right)];
+  const message =
+    `Residual add: shapes ${leftText} and ${rightText} differ ${kindText[facts.kind]}${instantiationText(obs, facts)}${more}. ` +
+    `The shortcut needs a projection: ${projectionText(facts, classUsesBatchNorm(enclosingClass(run.main.root, obs.site), text))}.`;
+  return {
+    rule: residualShapeMismatchRule,
+    severity: 'error',
+    range: rangeOf(obs.site),
+    message,
+    kind: facts.kind,
+    shapes: [leftText, rightText],
+    fixes: safeFixes(obs, facts, run, cls, text),
+  };
+}
+
+function symbolicFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clash' }>, run: PyTorchRunResult, cls: ClassFacts | undefined, text: string): Finding {
+  const facts = mismatchFacts(obs, d.left, d.right, d.witness.axes);
+  const condition = conditionText(obs, d, facts, run.roles);
+  const [leftText, rightText] = [formatShape(obs.left), formatShape(obs.right)];
+  const message =
+    `Residual add: shapes ${leftText} and ${rightText} differ ${kindText[facts.kind]} ${condition}: ` +
+    `a shortcut projection is missing for that case.`;
+  return {
+    rule: residualShapeMismatchRule,
+    severity: 'warning',
+    range: rangeOf(obs.site),
+    message,
+    kind: facts.kind,
+    shapes: [leftText, rightText],
+    fixes: safeFixes(obs, facts, run, cls, text),
+  };
+}
+
+function safeFixes(obs: AddObservation, facts: MismatchFacts, run: PyTorchRunResult, cls: ClassFacts | undefined, text: string): Fix[] {
+  try {
+    return projectionFixes(obs, facts, run, cls, text);
+  } catch {
+    return []; // a fix we cannot build is left out, never half-built
+  }
+}
+
+/** "when `stride != 1` or `in_planes != planes`", from the clashing axes and the path. */
+export function conditionText(obs: AddObservation, d: Extract<Decision, { kind: 'clash' }>, facts: MismatchFacts, roles: ReadonlyMap<string, SymbolDomainRole>): string {
+  const rank = Math.max(d.left.length, d.right.length);
+  const side = facts.identitySide;
+  const identity = side === 'left' ? d.left : d.right;
+  const main = side === 'left' ? d.right : d.left;
+  const c = channelAxis(obs, rank);
+  const parts: string[] = [];
+  for (const axis of d.witness.axes) {
+    const i = aligned(identity, rank, axis);
+    const m = aligned(main, rank, axis);
+    if (i == null || m == null) continue;
+    if (axis !== c && axis !== 0) {
+      const strideSymbol = strideLikeSymbol(i, m, roles);
+      parts.push(strideSymbol ? `\`${strideSymbol} != 1\`` : `\`${formatDim(m)} != ${formatDim(i)}\``);
+    } else {
+      parts.push(`\`${formatDim(i)} != ${formatDim(m)}\``);
+    }
+  }
+  const unique = [...new Set(parts)];
+  let text = `when ${unique.join(' or ') || 'some arguments differ'}`;
+  const pathParts = obs.path.map((step: PathFact) => formatCond(step.taken ? step.cond : not(step.cond)));
+  if (pathParts.length) text += ` (on the path where \`${pathParts.join(' and ')}\`)`;
+  return text;
+}
+
+/** A parameter whose value 1 makes two spatial sizes equal for every input size tried: the stride. */
+function strideLikeSymbol(a: Dim, b: Dim, roles: ReadonlyMap<string, SymbolDomainRole>): string | undefined {
+  const symbols = new Set<string>();
+  symbolsOf(a, symbols);
+  symbolsOf(b, symbols);
+  const params = [...symbols].filter((s) => (roles.get(s) ?? 'param') === 'param');
+  if (params.length !== 1) return undefined;
+  const p = params[0]!;
+  const others = [...symbols].filter((s) => s !== p);
+  for (const size of [7, 8, 15, 32, 56, 224]) {
+    const env = new Map<string, number>(others.map((s) => [s, size]));
+    env.set(p, 1);
+    if (evaluate(a, env) !== evaluate(b, env)) return undefined;
+  }
+  return p;
+}
+
+export type { Shape };
