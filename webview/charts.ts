@@ -84,15 +84,18 @@ const residualMarksPlugin: Plugin<'line'> = {
     const { ctx, chartArea, scales } = chart;
     const x = scales.x;
     if (!x) return;
+    // Many additions (deep nets) as ticks along the bottom, so the lines stay readable.
+    const crowded = marks.length > 24;
+    const top = crowded ? chartArea.bottom - 10 : chartArea.top;
     ctx.save();
-    ctx.lineWidth = 1;
-    ctx.setLineDash([2, 3]);
+    ctx.lineWidth = crowded ? 2 : 1;
+    ctx.setLineDash(crowded ? [] : [2, 3]);
     for (const mark of marks) {
       const px = x.getPixelForValue(mark.x);
       if (px < chartArea.left || px > chartArea.right) continue;
       ctx.strokeStyle = mark.color;
       ctx.beginPath();
-      ctx.moveTo(px, chartArea.top);
+      ctx.moveTo(px, top);
       ctx.lineTo(px, chartArea.bottom);
       ctx.stroke();
     }
@@ -132,12 +135,17 @@ export function smooth(values: (number | null)[], weight: number): (number | nul
   });
 }
 
-function formatTick(value: number, log: boolean): string {
+function formatTick(value: number, log: boolean, ticks: { value: number }[]): string {
   if (!log) return Number(value.toPrecision(3)).toString();
   const exponent = Math.floor(Math.log10(value) + 1e-9);
   const mantissa = Math.round(value / Math.pow(10, exponent));
-  if (mantissa !== 1) return '';
-  return exponent >= -2 && exponent <= 3 ? String(Number(value.toPrecision(1))) : `1e${exponent}`;
+  // Over a few decades label 1, 2 and 5 of each; over more, the powers of ten only.
+  const values = ticks.map((t) => t.value).filter((v) => v > 0);
+  const decades = values.length ? Math.log10(Math.max(...values) / Math.min(...values)) : 0;
+  const labelled = decades <= 3 ? [1, 2, 5] : [1];
+  if (!labelled.includes(mantissa)) return '';
+  if (exponent >= -3 && exponent <= 3) return String(Number(value.toPrecision(1)));
+  return mantissa === 1 ? `1e${exponent}` : `${mantissa}e${exponent}`;
 }
 
 export class ProbeCharts {
@@ -227,7 +235,7 @@ export class ProbeCharts {
           type: useLog ? 'logarithmic' : 'linear',
           title: { display: true, text: yTitle + (useLog ? ' (log)' : ''), color: t.muted, font },
           ...scaleStyle,
-          ticks: { ...scaleStyle.ticks, autoSkip: true, maxTicksLimit: 8, callback: (value) => formatTick(Number(value), useLog) },
+          ticks: { ...scaleStyle.ticks, autoSkip: true, maxTicksLimit: 8, callback: (value, _index, ticks) => formatTick(Number(value), useLog, ticks) },
           ...(name === 'accuracy' ? { min: 0, max: 1 } : {}),
         },
       },
@@ -236,7 +244,7 @@ export class ProbeCharts {
 
   private dataset(p: PlottedVariant, points: Point[], markEnd: boolean): LineDataset & { variantId: string; endMarker: EndMarker | null } {
     const marker = markEnd ? endMarker(p.variant) : null;
-    const dense = points.length > 40;
+    const dense = points.length > 24;
     // Constant point options let Chart.js share one options object across all points.
     return {
       label: p.variant.label,

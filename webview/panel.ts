@@ -20,7 +20,7 @@ const chartTitles: Record<ChartName, string> = {
 };
 
 const chartHints: Record<ChartName, string> = {
-  gradient: 'Gradient L2 norm of each weight layer. Dotted verticals: residual additions.',
+  gradient: 'Gradient L2 norm of each weight layer. Dotted verticals (ticks at the bottom for deep nets): residual additions.',
   loss: 'Per step, smoothed as set above.',
   accuracy: 'Per step, on the training batch.',
   activation: 'Standard deviation of each layer’s output for the first batch.',
@@ -212,14 +212,14 @@ export class GradientFlowPage {
     const gridScroll = element('div', 'grid-scroll');
     const grid = createDataGrid(
       [
-        { key: 'variant', title: 'Variant' },
-        { key: 'params', title: 'Params' },
-        { key: 'finalLoss', title: 'Final loss' },
-        { key: 'finalAccuracy', title: 'Final acc.' },
-        { key: 'ratio', title: 'Grad first/last (init)' },
-        { key: 'msPerStep', title: 'ms/step' },
-        { key: 'backend', title: 'Backend · device' },
-        { key: 'status', title: 'Status' },
+        { key: 'variant', title: 'Variant', width: 'minmax(9em, 1.3fr)' },
+        { key: 'params', title: 'Params', width: 'minmax(5em, 0.8fr)' },
+        { key: 'finalLoss', title: 'Final loss', width: 'minmax(5em, 0.8fr)' },
+        { key: 'finalAccuracy', title: 'Final acc.', width: 'minmax(5em, 0.8fr)' },
+        { key: 'ratio', title: 'Grad first/last at init', width: 'minmax(7em, 1fr)' },
+        { key: 'msPerStep', title: 'ms/step', width: 'minmax(5em, 0.8fr)' },
+        { key: 'backend', title: 'Backend · device', width: 'minmax(14em, 2.4fr)' },
+        { key: 'status', title: 'Status', width: 'minmax(9em, 1.6fr)' },
       ],
       'Summary of the probe variants',
     );
@@ -482,7 +482,7 @@ export class GradientFlowPage {
       .map((v) => {
         const failure = v.failure!;
         const at = failure.step !== null ? ` at step ${failure.step}` : '';
-        if (failure.code === 'diverged') return { kind: 'diverged', text: `✕ ${v.label} diverged${at}: ${failure.message}` };
+        if (failure.code === 'diverged') return { kind: 'diverged', text: /^diverged/i.test(failure.message) ? `✕ ${v.label} ${failure.message}` : `✕ ${v.label} diverged${at}: ${failure.message}` };
         if (failure.code === 'stopped') return { kind: 'partial', text: `◆ ${v.label}: partial curve, ${failure.message}` };
         return { kind: 'failed', text: `◆ ${v.label} failed${at} (${failure.code}): ${failure.message}. Its curves are partial.` };
       });

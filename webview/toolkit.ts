@@ -78,6 +78,8 @@ export function setRadioValue(group: HTMLElement, value: string): void {
 export interface GridColumn {
   key: string;
   title: string;
+  /** CSS grid track size; defaults to minmax(6em, 1fr). */
+  width?: string;
 }
 
 export function createDataGrid(columns: GridColumn[], ariaLabel: string): HTMLElement {
@@ -85,7 +87,7 @@ export function createDataGrid(columns: GridColumn[], ariaLabel: string): HTMLEl
   grid.setAttribute('aria-label', ariaLabel);
   grid.setAttribute('generate-header', 'sticky');
   grid.columnDefinitions = columns.map((c) => ({ columnDataKey: c.key, title: c.title }));
-  grid.gridTemplateColumns = columns.map((_, i) => (i === 0 ? 'minmax(8em, 1.4fr)' : 'minmax(6em, 1fr)')).join(' ');
+  grid.gridTemplateColumns = columns.map((c) => c.width ?? 'minmax(6em, 1fr)').join(' ');
   return grid as unknown as HTMLElement;
 }
 

@@ -269,7 +269,7 @@ describe('gradient-flow panel in Chromium', () => {
     assert.equal(diverged.points[diverged.points.length - 1]!.x, 11, 'the curve stops at the last finite step');
     assert.equal(diverged.end?.style, 'crossRot', 'and ends with a cross');
     assert.notEqual(loss.datasets.find((d) => d.variantId === 'plain-20')!.end?.style, 'crossRot');
-    assert.match(await panel.page.locator('.note-diverged').innerText(), /residual-20 \(A\) diverged at step 12: diverged at step 12: the loss became NaN/);
+    assert.match(await panel.page.locator('.note-diverged').innerText(), /residual-20 \(A\) diverged at step 12: the loss became NaN/);
     assert.match(await panel.page.locator('vscode-checkbox[data-variant="residual-20"]').innerText(), /diverged/);
     assert.match(await panel.page.locator('.verdict').innerText(), /diverged/);
     await panel.page.screenshot({ path: join(screenshots, 'panel-diverged-dark.png'), fullPage: true });

@@ -161,9 +161,10 @@ export class ProbeRunState {
     this.record.outcomeMessage = message;
     for (const v of this.byId.values()) {
       if (finished(v.status)) continue;
+      const neverStarted = v.status === 'waiting';
       v.status = outcome === 'failed' ? 'failed' : 'cancelled';
       const why = outcome === 'failed' ? (message ?? 'the probe failed') : outcome === 'cancelled' ? 'the probe was stopped' : 'the probe ended';
-      v.failure = { code: 'stopped', message: v.steps.length ? `${why} at step ${lastStep(v)}` : `${why} before this variant started`, step: lastStep(v) };
+      v.failure = { code: 'stopped', message: v.steps.length ? `${why} at step ${lastStep(v)}` : `${why} before ${neverStarted ? 'this variant started' : 'its first step'}`, step: lastStep(v) };
     }
   }
 }

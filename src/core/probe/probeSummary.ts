@@ -52,7 +52,9 @@ export function statusText(v: VariantResult): string {
     case 'cancelled':
       return v.failure?.message ?? 'cancelled';
     case 'failed':
-      return v.failure ? `${v.failure.code === 'stopped' ? '' : v.failure.code + ': '}${v.failure.message}` : 'failed';
+      if (!v.failure) return 'failed';
+      // The worker's messages often start with the code already ("diverged at step 12: ...").
+      return v.failure.code === 'stopped' || v.failure.message.toLowerCase().startsWith(v.failure.code) ? v.failure.message : `${v.failure.code}: ${v.failure.message}`;
   }
 }
 
@@ -149,6 +151,13 @@ export function composeVerdict(state: ProbeRunState): string {
   const { verdicts, caveat } = probeVerdict(outcomes, state.record.plan?.classes ?? 10);
   const shown = verdicts.filter((d) => d.comparison !== 'incomplete' || !live);
   for (const d of shown) parts.push(sentence(d.text));
+
+  // Same depth, both architectures: the comparison the shortcut is about.
+  const done = outcomes.filter((o) => o.status === 'done' && o.finalLoss !== undefined);
+  for (const plain of done.filter((o) => o.architecture === 'plain')) {
+    const residual = done.find((o) => o.architecture === 'residual' && o.depth === plain.depth);
+    if (residual) parts.push(`At depth ${plain.depth}, ${residual.id} ends at loss ${formatNumber(residual.finalLoss!)} and ${plain.id} at ${formatNumber(plain.finalLoss!)}.`);
+  }
 
   const vanishing = variants.filter((v) => {
     const min = minGradient(v);

@@ -97,15 +97,14 @@ export interface PanelPage {
   setTheme(theme: ThemeName): Promise<void>;
 }
 
-function shimScript(initialState: unknown, theme: ThemeName): string {
-  const t = themes[theme];
+function shimScript(initialState: unknown, theme: ThemeName | null, withVsCodeApi: boolean): string {
   return `(() => {
   let state = ${JSON.stringify(initialState ?? null)} ?? undefined;
   window.__posted = [];
   window.__cspViolations = [];
   document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(e.violatedDirective + ' blocked ' + e.blockedURI + ' ' + (e.sample || '')));
   let acquired = false;
-  window.acquireVsCodeApi = () => {
+  if (${withVsCodeApi}) window.acquireVsCodeApi = () => {
     if (acquired) throw new Error('An instance of the VS Code API has already been acquired');
     acquired = true;
     return {
@@ -127,11 +126,16 @@ function shimScript(initialState: unknown, theme: ThemeName): string {
       observer.observe(document, { childList: true, subtree: true });
     }
   };
-  window.__applyTheme(${JSON.stringify(t.variables)}, ${JSON.stringify(t.bodyClass)});
+  ${theme ? `window.__applyTheme(${JSON.stringify(themes[theme].variables)}, ${JSON.stringify(themes[theme].bodyClass)});` : ''}
 })();`;
 }
 
-export async function openPanel(browser: Browser, url: string, options: { theme?: ThemeName; state?: unknown; width?: number; height?: number } = {}): Promise<PanelPage> {
+/** Opens the panel page (with the acquireVsCodeApi shim) or, with `withVsCodeApi: false`, a standalone report. */
+export async function openPanel(
+  browser: Browser,
+  url: string,
+  options: { theme?: ThemeName | null; state?: unknown; width?: number; height?: number; withVsCodeApi?: boolean } = {},
+): Promise<PanelPage> {
   const page = await browser.context.newPage();
   await page.setViewportSize({ width: options.width ?? 1100, height: options.height ?? 900 });
   const problems: string[] = [];
@@ -143,11 +147,11 @@ export async function openPanel(browser: Browser, url: string, options: { theme?
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   await page.route('**/*', (route) => {
     const requestUrl = route.request().url();
-    if (/^(http:\/\/127\.0\.0\.1[:/]|data:|blob:)/.test(requestUrl)) return route.continue();
+    if (/^(http:\/\/127\.0\.0\.1[:/]|data:|blob:|file:)/.test(requestUrl)) return route.continue();
     outsideRequests.push(requestUrl);
     return route.abort();
   });
-  await page.addInitScript(shimScript(options.state, options.theme ?? 'light'));
+  await page.addInitScript(shimScript(options.state, options.theme === undefined ? 'light' : options.theme, options.withVsCodeApi ?? true));
   await page.goto(url);
   await page.waitForFunction(() => 'residualLensPanel' in globalThis);
   return {
