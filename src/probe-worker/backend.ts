@@ -11,6 +11,7 @@ import * as tfBundled from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendPreference } from '../core/probe/protocol';
 import { registerWasmConvGradientKernels } from './kernels';
+import { registerNormActKernels } from './normKernels';
 
 export type TensorFlow = typeof tfBundled;
 
@@ -132,6 +133,7 @@ function prepareWasm(): void {
     wasmPathsSet = true;
   }
   registerWasmConvGradientKernels();
+  registerNormActKernels('wasm');
 }
 
 async function trySelect(tf: TensorFlow, name: string): Promise<void> {
@@ -157,6 +159,7 @@ export async function selectBackend(preference: BackendPreference, options: Back
         const simd = await tfBundled.env().getAsync('WASM_HAS_SIMD_SUPPORT');
         return { tf: tfBundled, name: 'wasm', device: `CPU (WebAssembly${simd ? ' SIMD' : ''}, 1 thread per variant)`, notes };
       }
+      registerNormActKernels('cpu');
       await trySelect(tfBundled, 'cpu');
       return { tf: tfBundled, name: 'cpu', device: 'CPU (plain JavaScript, slow)', notes };
     } catch (err) {

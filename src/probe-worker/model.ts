@@ -14,6 +14,7 @@ import { describeNetwork, type ConvSpec, type NetworkDescription } from '../core
 import type { ProbePlan, VariantSpec } from '../core/probe/protocol';
 import { gaussian, mixSeed, seededRandom } from '../core/probe/synthetic';
 import type { TensorFlow } from './backend';
+import { hasNormActKernels, normAct } from './normKernels';
 
 const batchNormEpsilon = 1e-5;
 
@@ -90,32 +91,46 @@ export function buildModel(tf: TensorFlow, plan: ProbePlan, variant: VariantSpec
   for (const w of [stem, ...blocks.flatMap((b) => [b.projection, b.conv1, b.conv2])]) if (w) layerKernels[w.spec.layerIndex] = w.kernel;
   layerKernels[network.dense.layerIndex] = denseKernel;
 
-  /** conv, then BatchNorm (batch statistics) or bias; ReLU is left to the caller. */
-  const convNorm = (x: tfc.Tensor4D, w: ConvWeights, collect?: tfc.Tensor[]): tfc.Tensor4D => {
+  // One fused op (normKernels.ts) where the backend has it: the stock ops cost ~3x more.
+  const fusedNorm = hasNormActKernels(tf.getBackend());
+
+  /** conv, then BatchNorm (batch statistics) or bias, then the residual add and ReLU if asked. */
+  const convNormAct = (x: tfc.Tensor4D, w: ConvWeights, relu: boolean, residual: tfc.Tensor4D | undefined, collect?: tfc.Tensor[]): tfc.Tensor4D => {
     const y = tf.conv2d(x, w.kernel as tfc.Tensor4D, w.spec.stride, 'same');
     collect?.push(y);
-    if (w.bias) return tf.add(y, w.bias) as tfc.Tensor4D;
-    const { mean, variance } = tf.moments(y, [0, 1, 2]);
-    return tf.batchNorm(y, mean, variance, w.beta!, w.gamma!, batchNormEpsilon) as tfc.Tensor4D;
+    if (w.gamma && fusedNorm) return normAct(tf, y, w.gamma as tfc.Tensor1D, w.beta as tfc.Tensor1D, residual, { epsilon: batchNormEpsilon, relu });
+    let out: tfc.Tensor4D;
+    if (w.bias) out = tf.add(y, w.bias);
+    else {
+      const { mean, variance } = tf.moments(y, [0, 1, 2]);
+      out = tf.batchNorm(y, mean, variance, w.beta!, w.gamma!, batchNormEpsilon) as tfc.Tensor4D;
+    }
+    if (residual) out = tf.add(out, residual);
+    return relu ? tf.relu(out) : out;
   };
 
-  /** Option A: keep every second pixel, then zero-pad the new channels half before, half after. */
+  /** Option A: keep every second pixel (a 1x1 average pool of stride 2), zero-pad the new channels half before, half after. */
   const zeroPadShortcut = (x: tfc.Tensor4D, outChannels: number): tfc.Tensor4D => {
-    const [n, h, w, c] = x.shape;
-    const subsampled = tf.reshape<tfc.Rank.R4>(tf.slice(tf.reshape(x, [n, h / 2, 2, w / 2, 2, c]), [0, 0, 0, 0, 0, 0], [n, h / 2, 1, w / 2, 1, c]), [n, h / 2, w / 2, c]);
+    const c = x.shape[3];
+    const subsampled = tf.avgPool(x, 1, 2, 'valid');
     const extra = outChannels - c;
     return tf.pad(subsampled, [[0, 0], [0, 0], [0, 0], [Math.floor(extra / 2), extra - Math.floor(extra / 2)]]);
   };
 
   const forward = (images: tfc.Tensor4D, collect?: tfc.Tensor[]): tfc.Tensor2D => {
-    let x = tf.relu(convNorm(images, stem, collect));
+    let x = convNormAct(images, stem, true, undefined, collect);
     for (const { block, projection, conv1, conv2 } of blocks) {
       // Layer order: the projection conv comes first in network.layers, as in convLayers().
       const shortcut =
-        block.shortcut === 'identity' ? x : block.shortcut === 'projection' ? convNorm(x, projection!, collect) : block.shortcut === 'zero-pad' ? zeroPadShortcut(x, block.conv2.outChannels) : undefined;
-      const h = tf.relu(convNorm(x, conv1, collect));
-      const out = convNorm(h, conv2, collect);
-      x = tf.relu(shortcut ? (tf.add(out, shortcut) as tfc.Tensor4D) : out);
+        block.shortcut === 'identity'
+          ? x
+          : block.shortcut === 'projection'
+            ? convNormAct(x, projection!, false, undefined, collect)
+            : block.shortcut === 'zero-pad'
+              ? zeroPadShortcut(x, block.conv2.outChannels)
+              : undefined;
+      const h = convNormAct(x, conv1, true, undefined, collect);
+      x = convNormAct(h, conv2, true, shortcut, collect);
     }
     const pooled = tf.mean(x, [1, 2]) as tfc.Tensor2D;
     const logits = tf.add(tf.matMul(pooled, denseKernel), denseBias) as tfc.Tensor2D;
