@@ -75,6 +75,13 @@ test('the HTML report opens from disk in Chromium with the same charts as the pa
   assert.deepEqual(report.problems, []);
   assert.deepEqual(report.outsideRequests, [], 'the report loads nothing from anywhere');
   await report.page.screenshot({ path: join(testResultsDir, 'webview', 'report-light.png'), fullPage: true });
+  // The report follows the browser's colour scheme; the toolkit reads the theme on load.
+  await report.page.emulateMedia({ colorScheme: 'dark' });
+  await report.page.reload();
+  await settled(report);
+  assert.equal((await inspectIn(report.page, 'gradient')).datasets.length, 4);
+  await report.page.screenshot({ path: join(testResultsDir, 'webview', 'report-dark.png'), fullPage: true });
+  assert.deepEqual(report.problems, []);
   await report.page.close();
   await panel.page.close();
 });
