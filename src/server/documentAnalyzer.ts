@@ -21,6 +21,7 @@ export class DocumentAnalyzer {
     private readonly grammars: Promise<Grammars>,
     private readonly connection: Connection,
     private readonly settings: () => ServerSettings,
+    private readonly onPublished: () => void = () => {},
   ) {}
 
   schedule(document: TextDocument, delayMs: number): void {
@@ -83,6 +84,7 @@ export class DocumentAnalyzer {
     this.results.set(document.uri, { version, result });
     const diagnostics: Diagnostic[] = result.findings.map(toLspDiagnostic);
     await this.connection.sendDiagnostics({ uri: document.uri, version, diagnostics });
+    this.onPublished();
   }
 
   private async analyze(uri: string, grammar: ReturnType<typeof grammarFor>, text: string): Promise<AnalysisResult | undefined> {

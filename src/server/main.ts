@@ -14,6 +14,7 @@ import { registerBuiltinCheckers } from '../core/checkers';
 import { DocumentAnalyzer } from './documentAnalyzer';
 import { readSettings, type ServerSettings } from './settings';
 import { codeActionsFor } from './codeActions';
+import { hoverFor, inlayHintsFor } from './shapeViews';
 import { scanWorkspace } from './workspaceScanner';
 import { URI } from 'vscode-uri';
 
@@ -26,13 +27,18 @@ registerBuiltinCheckers();
 let analyzer: DocumentAnalyzer | undefined;
 let settings: ServerSettings = readSettings(undefined);
 let workspaceFolders: string[] = [];
+let canRefreshInlayHints = false;
 
 connection.onInitialize((params): InitializeResult => {
   settings = readSettings(params.initializationOptions);
+  canRefreshInlayHints = params.capabilities.workspace?.inlayHint?.refreshSupport === true;
   workspaceFolders = (params.workspaceFolders ?? []).map((f) => URI.parse(f.uri)).filter((u) => u.scheme === 'file').map((u) => u.fsPath);
   const grammarDir = join(__dirname, 'grammars');
   const grammarsReady = Grammars.load(grammarDir);
-  analyzer = new DocumentAnalyzer(grammarsReady, connection, () => settings);
+  analyzer = new DocumentAnalyzer(grammarsReady, connection, () => settings, () => {
+    // Hints are asked for before the debounced analysis lands; ask the editor again after.
+    if (canRefreshInlayHints && settings.inlayHints) void connection.languages.inlayHint.refresh();
+  });
   grammarsReady.catch((err: unknown) => {
     connection.console.error(`Residual Lens: could not load the tree-sitter grammars from ${grammarDir}: ${String(err)}`);
   });
@@ -40,6 +46,8 @@ connection.onInitialize((params): InitializeResult => {
     capabilities: {
       textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
       codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+      hoverProvider: true,
+      inlayHintProvider: true,
     },
     serverInfo: { name: 'Residual Lens analysis server', version: process.env.RESIDUAL_LENS_VERSION ?? 'dev' },
   };
@@ -82,6 +90,17 @@ connection.onCodeAction((params) => {
   const document = documents.get(params.textDocument.uri);
   if (!document) return [];
   return codeActionsFor(params, analyzer?.lastResult(document.uri, document.version));
+});
+
+connection.onHover((params) => {
+  const document = documents.get(params.textDocument.uri);
+  return document ? hoverFor(analyzer?.lastResult(document.uri, document.version), params.position) : null;
+});
+
+connection.languages.inlayHint.on((params) => {
+  const document = documents.get(params.textDocument.uri);
+  if (!document || !settings.inlayHints) return [];
+  return inlayHintsFor(analyzer?.lastResult(document.uri, document.version), params.range);
 });
 
 documents.listen(connection);

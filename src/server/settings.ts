@@ -5,6 +5,7 @@ export interface ServerSettings {
   debounceMs: number;
   maxFileBytes: number;
   workspaceScan: boolean;
+  inlayHints: boolean;
 }
 
 /** Reads the `residualLens` section sent by the client, falling back to defaults field by field. */
@@ -16,6 +17,7 @@ export function readSettings(section: unknown): ServerSettings {
     enable: typeof raw.enable === 'boolean' ? raw.enable : true,
     debounceMs: number(raw.debounceMs, 250, 0, 5000),
     workspaceScan: typeof raw.workspaceScan === 'boolean' ? raw.workspaceScan : true,
+    inlayHints: typeof raw.inlayHints === 'boolean' ? raw.inlayHints : true,
     maxFileBytes: number(raw.maxFileSizeKB, defaultAnalysisOptions.maxFileBytes / 1024, 1, 1024 * 1024) * 1024,
   };
 }
