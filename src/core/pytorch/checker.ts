@@ -9,9 +9,9 @@ import { type PyNode, toPyAst } from '../parse/python-ast';
 import type { Dim } from '../shapes/dim';
 import type { SymbolDomainRole } from '../shapes/witness';
 import {
-  type AddObservation, type ImportResolver, type RunLimits, type ShapeNote, type SymbolRole, BudgetExhausted, Interpreter, findMethod,
+  type AddObservation, type ImportResolver, type RunLimits, type ShapeNote, type SymbolRole, BudgetExhausted, Interpreter, PathAborted, findMethod,
 } from './interpreter';
-import { type ClassInfo, type FileInfo, type InstanceValue, type TensorValue, type Value, Scope, intValue } from './values';
+import { type ClassInfo, type FileInfo, type InstanceValue, type TensorValue, type Value, Scope, inputTensor, intValue } from './values';
 import { decideResidualSites, type ClassFacts } from '../rules/residual-shape-mismatch';
 import { buildAnnotations } from './annotations';
 
@@ -90,12 +90,14 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
       try {
         body(interp, main);
       } catch (err) {
-        if (err instanceof BudgetExhausted) {
+        // A path that raises ends there; what it recorded before still stands.
+        if (err instanceof PathAborted) {
+          // fall through to collect and the next path
+        } else if (err instanceof BudgetExhausted) {
           log(`${document.uri}: ${label}: ${err.message}; the rest of this entry is unknown`);
           collect(interp, main);
           return;
-        }
-        throw err;
+        } else throw err;
       }
       collect(interp, main);
       const made = interp.choices;
@@ -121,23 +123,23 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
         if (def.type !== 'function_definition' || !allParamsDefaulted(def, false)) continue;
         const fn = main.globals.vars.get(def.fields.name?.text ?? '');
         if (fn?.t !== 'function') continue;
-        const made = interp.callFunction(fn, { positional: [], keywords: new Map() });
-        if (made.t === 'instance' && made.cls.isModule) roots.push(made);
+        const made = guarded(() => interp.callFunction(fn, { positional: [], keywords: new Map() }));
+        if (made?.t === 'instance' && made.cls.isModule) roots.push(made);
       }
       for (const value of main.globals.vars.values()) {
         if (value.t !== 'class' || !value.cls.isModule || value.cls.file !== main) continue;
         const init = findMethod(value.cls, '__init__');
         if (init && !allParamsDefaulted(init.def, true)) continue;
         if (!findMethod(value.cls, 'forward')) continue;
-        const made = interp.instantiate(value.cls, { positional: [], keywords: new Map() }, undefined);
-        if (made.t === 'instance') roots.push(made);
+        const made = guarded(() => interp.instantiate(value.cls, { positional: [], keywords: new Map() }, undefined));
+        if (made?.t === 'instance') roots.push(made);
       }
       for (const value of main.globals.vars.values()) if (value.t === 'instance' && value.cls.isModule) roots.push(value);
       nameInstances(interp.instances);
       for (const root of roots) {
         if (root.forwarded || root.incomplete) continue;
         const input = makeInput(interp, root.cls, defaultInput);
-        interp.callModule(root, { positional: [input], keywords: new Map() }, undefined, { scope: new Scope(), file: main, inForward: false });
+        guarded(() => interp.callModule(root, { positional: [input], keywords: new Map() }, undefined, { scope: new Scope(), file: main, inForward: false }));
       }
     },
     (interp) => {
@@ -175,6 +177,16 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
     );
   }
   return result;
+}
+
+/** One entry point that raises must not end the others in the same run. */
+function guarded<T>(run: () => T): T | undefined {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof PathAborted) return undefined;
+    throw err;
+  }
 }
 
 function freshFile(ast: { source: string; root: PyNode; uri: string }): FileInfo {
@@ -243,7 +255,7 @@ function makeInput(interp: Interpreter, cls: ClassInfo, fallback: (number | stri
     const role: SymbolRole = axis === 0 ? 'batch' : /^(c|ch|channels?)$/i.test(d) ? 'channels' : dims.length === 3 && axis === 1 ? 'sequence' : 'spatial';
     return interp.newSymbol(d, role);
   });
-  return { t: 'tensor', cell: { shape, lazy: false, suffix: '' }, depth: 0, layout: dims.length === 3 && !/^\d+$/.test(dims[2] ?? '') ? 'channels-last' : 'channels-first' };
+  return inputTensor(shape, false, dims.length === 3 && !/^\d+$/.test(dims[2] ?? '') ? 'channels-last' : 'channels-first');
 }
 
 /** `# residual-lens: input=(N, 3, 224, 224)` on or just above a class line, or inside its body. */

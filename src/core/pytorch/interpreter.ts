@@ -10,7 +10,7 @@ import { type LayerDescriptor, type ParamValue, bindLayerParams, functionalTable
 import { type PyNode, nodeText, stringValue } from '../parse/python-ast';
 import {
   type ClassInfo, type FileInfo, type InstanceValue, type Layout, type TensorValue, type Value,
-  Scope, intValue, none, tensor, unknown,
+  Scope, derivesFrom, inputTensor, intValue, none, tensor, unknown,
 } from './values';
 
 export type SymbolRole = 'batch' | 'spatial' | 'sequence' | 'channels' | 'stride' | 'kernel' | 'padding' | 'dilation' | 'count' | 'param';
@@ -33,6 +33,10 @@ export interface AddObservation {
   /** A test the interpreter could not decide was taken on the way here. */
   opaquePath: boolean;
   instance: InstanceValue | undefined;
+  /** Shape of the tensor the enclosing forward received. */
+  blockInput: Shape;
+  /** The other operand was computed from the identity operand (`x + f(x)`): the skip branches off there. */
+  identityIsBranch: boolean;
 }
 
 /** A tensor shape seen in a forward; formatted only when annotations are built. */
@@ -60,7 +64,7 @@ export interface RunLimits {
 
 export class BudgetExhausted extends Error {}
 /** A `raise` or a failed `assert`: this path ends and records nothing more. */
-class PathAborted extends Error {}
+export class PathAborted extends Error {}
 
 type Signal = { kind: 'normal' } | { kind: 'return'; value: Value } | { kind: 'break' } | { kind: 'continue' };
 const normal: Signal = { kind: 'normal' };
@@ -71,6 +75,8 @@ interface Frame {
   self?: InstanceValue;
   cls?: ClassInfo;
   inForward: boolean;
+  /** The first tensor a forward received: the block input that a shortcut starts from. */
+  input?: TensorValue;
 }
 
 interface CallArgs {
@@ -872,6 +878,13 @@ export class Interpreter {
   }
 
   private tensorBinary(op: string, a: Value, b: Value, node: PyNode, frame: Frame): Value {
+    const result = this.tensorBinaryShape(op, a, b, node, frame);
+    const source = a.t === 'tensor' ? a : b.t === 'tensor' ? b : undefined;
+    if (result.t === 'tensor' && source && result.id !== source.id && !result.base) result.base = source;
+    return result;
+  }
+
+  private tensorBinaryShape(op: string, a: Value, b: Value, node: PyNode, frame: Frame): Value {
     const ta = a.t === 'tensor' ? a : undefined;
     const tb = b.t === 'tensor' ? b : undefined;
     const layout = ta?.layout ?? tb?.layout;
@@ -907,6 +920,8 @@ export class Interpreter {
       path: this.path.slice(),
       opaquePath: this.opaqueTaken > 0,
       instance: frame.self,
+      blockInput: frame.input && !frame.input.cell.lazy ? frame.input.cell.shape : null,
+      identityIsBranch: a.depth < b.depth ? derivesFrom(b, a) : derivesFrom(a, b),
     });
   }
 
@@ -1001,6 +1016,10 @@ export class Interpreter {
     const fn = this.evalExpr(fnNode, frame);
     const args = this.evalArgs(node.fields.arguments, frame);
     const result = this.call(fn, args, node, frame);
+    if (result.t === 'tensor' && !result.base) {
+      const source = fn.t === 'builtin' && fn.self?.t === 'tensor' ? fn.self : firstTensor(args.positional);
+      if (source && source.id !== result.id) result.base = source;
+    }
     if (frame.inForward && result.t === 'tensor' && fnNode.type === 'attribute' && fnNode.fields.object?.type === 'identifier' && fnNode.fields.object.text === 'self' && (fn.t === 'layer' || fn.t === 'container' || fn.t === 'instance')) {
       const layer = fn.t === 'layer' ? fn.desc : fn.t === 'instance' ? fn.cls.name : fn.kind;
       this.notes.push({ node: fnNode, file: frame.file, name: nodeText(fnNode, frame.file.source), shape: result.cell.lazy ? null : result.cell.shape, layer, kind: 'layer' });
@@ -1056,7 +1075,7 @@ export class Interpreter {
     }
   }
 
-  callFunction(fn: Extract<Value, { t: 'function' }>, args: CallArgs, options: { inForward?: boolean } = {}): Value {
+  callFunction(fn: Extract<Value, { t: 'function' }>, args: CallArgs, options: { inForward?: boolean; input?: TensorValue } = {}): Value {
     const def = fn.def;
     if (def.broken) return unknown; // half-typed code: its effect is not known
     const scope = new Scope(fn.closure);
@@ -1066,6 +1085,7 @@ export class Interpreter {
       scope,
       file: fn.file,
       inForward: options.inForward ?? false,
+      ...(options.input ? { input: options.input } : {}),
       ...(fn.self?.t === 'instance' ? { self: fn.self } : {}),
       ...(fn.owner ? { cls: fn.owner } : {}),
     };
@@ -1202,7 +1222,7 @@ export class Interpreter {
         const result = this.callFunction(
           { t: 'function', def: forward.def, closure: forward.cls.file.globals, file: forward.cls.file, self: module, owner: forward.cls },
           { positional, keywords: args.keywords },
-          { inForward: true },
+          { inForward: true, ...(firstTensor(positional) ? { input: firstTensor(positional)! } : {}) },
         );
         for (const cls of linearBases(module.cls)) this.forwardedClasses.add(cls);
         if (result.t === 'tensor') return { ...result, depth: Math.max(...args.positional.filter((a): a is TensorValue => a.t === 'tensor').map((a) => a.depth), 0) + 1 };
@@ -1263,7 +1283,7 @@ export class Interpreter {
 
   /** A fresh model input whose rank its first layer decides. */
   lazyInput(): TensorValue {
-    return { t: 'tensor', cell: { shape: null, lazy: true, suffix: '' }, depth: 0 };
+    return inputTensor(null, true);
   }
 
   // ---- builtins -----------------------------------------------------------------
@@ -1746,6 +1766,10 @@ export class Interpreter {
 class CallTooDeep extends Error {}
 
 // ---- helpers ----------------------------------------------------------------------
+
+function firstTensor(values: Value[]): TensorValue | undefined {
+  return values.find((v): v is TensorValue => v.t === 'tensor');
+}
 
 function containsOpaque(t: Truth): boolean {
   if (typeof t === 'boolean') return false;

@@ -23,6 +23,10 @@ export interface TensorValue {
   layout?: Layout;
   /** Layers applied since the forward that received it: the identity operand of a skip add has fewer. */
   depth: number;
+  /** Tensors that are the same data (`x.relu()`, `{ ...x }`) share an id. */
+  id: number;
+  /** The tensor this one was computed from (first tensor operand), to tell where a skip branches off. */
+  base?: TensorValue;
 }
 
 export interface ClassInfo {
@@ -106,6 +110,21 @@ export function intValue(v: Dim): Value {
   return { t: 'int', v };
 }
 
+let nextTensorId = 1;
+
 export function tensor(shape: Shape, layout?: Layout, depth = 0): TensorValue {
-  return { t: 'tensor', cell: { shape, lazy: false, suffix: '' }, depth, ...(layout ? { layout } : {}) };
+  return { t: 'tensor', cell: { shape, lazy: false, suffix: '' }, depth, id: nextTensorId++, ...(layout ? { layout } : {}) };
+}
+
+export function inputTensor(shape: Shape, lazy: boolean, layout?: Layout): TensorValue {
+  return { t: 'tensor', cell: { shape, lazy, suffix: '' }, depth: 0, id: nextTensorId++, ...(layout ? { layout } : {}) };
+}
+
+/** Whether `ancestor` is `t` or one of the tensors it was computed from. */
+export function derivesFrom(t: TensorValue, ancestor: TensorValue, limit = 256): boolean {
+  let current: TensorValue | undefined = t;
+  for (let i = 0; current && i < limit; i++, current = current.base) {
+    if (current.id === ancestor.id) return true;
+  }
+  return false;
 }

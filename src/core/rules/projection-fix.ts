@@ -12,7 +12,10 @@ export interface MismatchFacts {
   identitySide: 'left' | 'right';
   channelsIn: ShapeDim;
   channelsOut: ShapeDim;
+  /** The stride a projection needs, when the sizes are a whole stride apart. */
   stride: Dim | undefined;
+  /** Input size over output size on the first clashing spatial axis, at the witness. */
+  spatialRatio: number | undefined;
   rank: number;
   layout: Layout;
 }

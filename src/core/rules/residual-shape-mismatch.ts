@@ -6,7 +6,7 @@ import type { Finding, Fix, MismatchKind } from '../diagnostic';
 import { type Dim, evaluate, formatDim, isConcrete, symbolsOf } from '../shapes/dim';
 import { formatCond, not } from '../shapes/condition';
 import { type Shape, type ShapeDim, broadcast, formatShape } from '../shapes/shape';
-import { type PathFact, type SymbolDomainRole, type Witness, findWitness, pathEqualities, substituteShape } from '../shapes/witness';
+import { type PathFact, type SymbolDomainRole, type Witness, clashForEveryInput, findWitness, pathEqualities, substituteShape } from '../shapes/witness';
 import { type PyNode, rangeOf } from '../parse/python-ast';
 import type { AddObservation } from '../pytorch/interpreter';
 import type { InstanceValue } from '../pytorch/values';
@@ -29,7 +29,8 @@ type Decision =
   | { kind: 'broadcast'; axes: number[]; left: ShapeDim[]; right: ShapeDim[] }
   | { kind: 'none' };
 
-export function decideObservation(obs: AddObservation, roles: ReadonlyMap<string, SymbolDomainRole>, typical: boolean): Decision {
+/** `concrete`: the clash must hold for every input size tried; `symbolic`: some argument values suffice. */
+export function decideObservation(obs: AddObservation, roles: ReadonlyMap<string, SymbolDomainRole>, mode: 'concrete' | 'symbolic'): Decision {
   if (!obs.left || !obs.right) return { kind: 'none' };
   const equalities = pathEqualities(obs.path);
   const left = substituteShape(obs.left, equalities)!;
@@ -37,7 +38,7 @@ export function decideObservation(obs: AddObservation, roles: ReadonlyMap<string
   const outcome = broadcast(left, right);
   if (outcome.kind === 'same') return { kind: 'none' };
   if (outcome.kind === 'broadcast') return { kind: 'broadcast', axes: outcome.axes, left, right };
-  const witness = findWitness(left, right, obs.path, roles, typical);
+  const witness = mode === 'concrete' ? clashForEveryInput(left, right, obs.path, roles) : findWitness(left, right, obs.path, roles, false);
   return witness ? { kind: 'clash', left, right, witness } : { kind: 'none' };
 }
 
@@ -80,7 +81,7 @@ export function decideResidualSites(run: PyTorchRunResult, text: string): Findin
     let stretched: { obs: AddObservation; decision: Extract<Decision, { kind: 'broadcast' }> } | undefined;
     for (const obs of concrete) {
       if (obs.opaquePath || hasParamSymbols(obs, run.roles)) continue;
-      const decision = decideObservation(obs, run.roles, true);
+      const decision = decideObservation(obs, run.roles, 'concrete');
       if (decision.kind === 'clash') {
         clashPaths.add(obs.instance?.path ?? '');
         clash ??= { obs, decision };
@@ -99,7 +100,7 @@ export function decideResidualSites(run: PyTorchRunResult, text: string): Findin
     if (reached || concrete.some((o) => !o.opaquePath && !hasParamSymbols(o, run.roles))) continue;
     for (const obs of symbolic) {
       if (obs.opaquePath) continue;
-      const decision = decideObservation(obs, run.roles, false);
+      const decision = decideObservation(obs, run.roles, 'symbolic');
       if (decision.kind === 'clash') {
         findings.push(symbolicFinding(obs, decision, run, classFacts, text));
         break;
@@ -147,27 +148,39 @@ function aligned(shape: ShapeDim[], rank: number, axis: number): ShapeDim | unde
   return shape[shape.length - rank + axis];
 }
 
-export function mismatchFacts(obs: AddObservation, left: ShapeDim[], right: ShapeDim[], axes: number[]): MismatchFacts {
+export function mismatchFacts(obs: AddObservation, left: ShapeDim[], right: ShapeDim[], witness: Witness): MismatchFacts {
+  const axes = witness.axes;
   const rank = Math.max(left.length, right.length);
   const side = identitySide(obs);
   const identity = side === 'left' ? left : right;
   const main = side === 'left' ? right : left;
+  // The projection starts from the block's input, which may differ from the identity operand
+  // (a wrong option A shortcut): use the input where its rank matches.
+  const source = !obs.identityIsBranch && obs.blockInput && obs.blockInput.length === rank ? obs.blockInput : identity;
   const c = channelAxis(obs, rank);
   const kind = kindOf(axes, obs, rank);
   const spatialAxes = axes.filter((a) => a !== c && a !== 0);
   let stride: Dim | undefined;
+  let spatialRatio: number | undefined;
   if (spatialAxes.length) {
     const a = spatialAxes[0]!;
-    const inSize = aligned(identity, rank, a);
+    const inSize = aligned(source, rank, a);
     const outSize = aligned(main, rank, a);
-    if (inSize != null && outSize != null && isConcrete(inSize) && isConcrete(outSize) && outSize > 0 && inSize > outSize) stride = Math.round(inSize / outSize);
+    if (inSize != null && outSize != null) {
+      const i = evaluate(inSize, witness.assignment);
+      const o = evaluate(outSize, witness.assignment);
+      if (o > 0 && i > 0) spatialRatio = i / o;
+      // Conv sizes round up: 33 → 17 is stride 2.
+      if (o > 0 && i > o && Math.ceil(i / Math.round(i / o)) === o) stride = Math.round(i / o);
+    }
   }
   return {
     kind,
     identitySide: side,
-    channelsIn: c >= 0 ? aligned(identity, rank, c) ?? null : null,
+    channelsIn: c >= 0 ? aligned(source, rank, c) ?? null : null,
     channelsOut: c >= 0 ? aligned(main, rank, c) ?? null : null,
     stride,
+    spatialRatio,
     rank,
     layout: obs.leftLayout ?? obs.rightLayout ?? 'channels-first',
   };
@@ -195,17 +208,23 @@ function projectionText(facts: MismatchFacts, usesBatchNorm: boolean): string {
   return `1x1 conv ${channels}${stride}${usesBatchNorm ? ', with BatchNorm' : ''}`;
 }
 
+function advice(facts: MismatchFacts, usesBatchNorm: boolean): string {
+  // A spatial change that is no whole stride comes from the main path's padding, not a missing projection.
+  if (facts.kind === 'spatial' && facts.stride === undefined) return 'The main path changes the spatial size: check its padding, kernel and stride.';
+  return `The shortcut needs a projection: ${projectionText(facts, usesBatchNorm)}.`;
+}
+
 function classUsesBatchNorm(cls: PyNode | undefined, text: string): boolean {
   return cls ? /BatchNorm/.test(text.slice(cls.startIndex, cls.endIndex)) : /BatchNorm/.test(text);
 }
 
 function concreteFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clash' }>, count: number, run: PyTorchRunResult, cls: ClassFacts | undefined, text: string): Finding {
-  const facts = mismatchFacts(obs, d.left, d.right, d.witness.axes);
+  const facts = mismatchFacts(obs, d.left, d.right, d.witness);
   const more = count > 1 ? ` (and ${count - 1} more instantiation${count > 2 ? 's' : ''})` : '';
   const [leftText, rightText] = [formatShape(obs.left), formatShape(obs.right)];
   const message =
     `Residual add: shapes ${leftText} and ${rightText} differ ${kindText[facts.kind]}${instantiationText(obs, facts)}${more}. ` +
-    `The shortcut needs a projection: ${projectionText(facts, classUsesBatchNorm(enclosingClass(run.main.root, obs.site), text))}.`;
+    advice(facts, classUsesBatchNorm(enclosingClass(run.main.root, obs.site), text));
   return {
     rule: residualShapeMismatchRule,
     severity: 'error',
@@ -218,7 +237,7 @@ function concreteFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clas
 }
 
 function symbolicFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clash' }>, run: PyTorchRunResult, cls: ClassFacts | undefined, text: string): Finding {
-  const facts = mismatchFacts(obs, d.left, d.right, d.witness.axes);
+  const facts = mismatchFacts(obs, d.left, d.right, d.witness);
   const condition = conditionText(obs, d, facts, run.roles);
   const [leftText, rightText] = [formatShape(obs.left), formatShape(obs.right)];
   const message =

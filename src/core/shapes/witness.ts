@@ -101,6 +101,18 @@ function evaluateShape(shape: ShapeDim[], env: Assignment): (number | null)[] {
  * Exhaustive over small domains, otherwise a fixed pseudo-random sample.
  */
 export function findWitness(left: ShapeDim[], right: ShapeDim[], path: readonly PathFact[], roles: ReadonlyMap<string, SymbolDomainRole>, typical: boolean, maxTries = 3000): Witness | undefined {
+  return search(left, right, path, roles, typical, maxTries, 'some');
+}
+
+/**
+ * A clash for every value tried that satisfies the path (at least one): how a concrete
+ * model with an unspecified input size is judged, since the model may require one size.
+ */
+export function clashForEveryInput(left: ShapeDim[], right: ShapeDim[], path: readonly PathFact[], roles: ReadonlyMap<string, SymbolDomainRole>): Witness | undefined {
+  return search(left, right, path, roles, false, 3000, 'every');
+}
+
+function search(left: ShapeDim[], right: ShapeDim[], path: readonly PathFact[], roles: ReadonlyMap<string, SymbolDomainRole>, typical: boolean, maxTries: number, mode: 'some' | 'every'): Witness | undefined {
   const symbols = new Set<string>();
   for (const d of [...left, ...right]) if (d !== null) symbolsOf(d, symbols);
   for (const fact of path) condSymbols(fact.cond, symbols);
@@ -108,24 +120,38 @@ export function findWitness(left: ShapeDim[], right: ShapeDim[], path: readonly 
   const domains = names.map((n) => domainFor(n, roles.get(n) ?? 'param', typical));
   const total = domains.reduce((p, d) => p * d.length, 1);
   const env = new Map<string, number>();
+  let first: Witness | undefined;
+  let feasible = 0;
+  let agreed = false;
+  // In 'every' mode a feasible assignment without a clash ends the search.
   const test = (): Witness | undefined => {
     for (const fact of path) if (evaluateCond(fact.cond, env) !== fact.taken) return undefined;
     const axes = clashingAxes(evaluateShape(left, env), evaluateShape(right, env));
-    return axes && axes.length ? { assignment: new Map(env), axes } : undefined;
+    if (axes === undefined) return undefined;
+    feasible++;
+    const witness = axes.length ? { assignment: new Map(env), axes } : undefined;
+    if (mode === 'every') {
+      if (!witness) agreed = true;
+      first ??= witness;
+      return undefined;
+    }
+    return witness;
   };
+  const done = (): Witness | undefined => (mode === 'every' && !agreed && feasible > 0 ? first : undefined);
   if (total <= maxTries) {
     const idx = names.map(() => 0);
     for (let k = 0; k < total; k++) {
       names.forEach((n, i) => env.set(n, domains[i]![idx[i]!]!));
       const w = test();
       if (w) return w;
+      if (agreed) return undefined;
       for (let i = 0; i < idx.length; i++) {
         idx[i]!++;
         if (idx[i]! < domains[i]!.length) break;
         idx[i] = 0;
       }
     }
-    return undefined;
+    return done();
   }
   let seed = 0x2545f491;
   const next = (): number => {
@@ -139,6 +165,7 @@ export function findWitness(left: ShapeDim[], right: ShapeDim[], path: readonly 
     });
     const w = test();
     if (w) return w;
+    if (agreed) return undefined;
   }
-  return undefined;
+  return done();
 }
