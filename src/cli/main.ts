@@ -14,10 +14,12 @@ const version = typeof __RESIDUAL_LENS_VERSION__ === 'string' ? __RESIDUAL_LENS_
 const usage = `Usage: residual-lens <command> [options]
 
 Commands:
-  check [--format text|json|sarif] [--verbose] PATH...
+  check [--format text|json|sarif] [--input-shape N,3,224,224] [--verbose] PATH...
       Shape-check the residual additions of the model files under PATH
       (folders are searched recursively; node_modules, .git and virtual
-      environments are skipped).
+      environments are skipped). --input-shape sets the model input where
+      the file does not say (a '# residual-lens: input=(...)' comment or a
+      torch.randn(...) call).
 
 ${probeUsage}
 
@@ -50,7 +52,7 @@ async function check(args: string[]): Promise<number> {
     parsed = parseArgs({
       args,
       allowPositionals: true,
-      options: { format: { type: 'string', default: 'text' }, verbose: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+      options: { format: { type: 'string', default: 'text' }, 'input-shape': { type: 'string' }, verbose: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err));
@@ -65,6 +67,8 @@ async function check(args: string[]): Promise<number> {
   const paths = parsed.positionals.map((p) => resolve(p));
   for (const path of paths) if (!existsSync(path)) throw new UsageError(`no such file or folder: ${path}`);
 
+  const inputShape = parsed.values['input-shape'] === undefined ? undefined : parseInputShape(parsed.values['input-shape']);
+  const options = { ...defaultAnalysisOptions, ...(inputShape ? { inputShape } : {}), readWorkspaceFile: readTextFile };
   registerBuiltinCheckers();
   const grammars = await Grammars.load(join(__dirname, 'grammars'));
   const files = collectSourceFiles(paths);
@@ -83,7 +87,7 @@ async function check(args: string[]): Promise<number> {
       verbose(`${file}: skipped (${read.skipped})`);
       continue;
     }
-    const result = analyzeDocument({ uri: file, grammar, text: read.text }, grammars, defaultAnalysisOptions);
+    const result = analyzeDocument({ uri: file, grammar, text: read.text }, grammars, options);
     result.log.forEach(verbose);
     if (result.findings.length) results.push({ file, findings: result.findings });
   }
@@ -97,6 +101,20 @@ async function check(args: string[]): Promise<number> {
     process.stderr.write(`residual-lens: ${files.length} file(s) checked, ${count('error')} error(s), ${count('warning')} warning(s)\n`);
   }
   return results.some((r) => r.findings.some((f) => f.severity === 'error')) ? 1 : 0;
+}
+
+/** `N,3,224,224` → ['N', 3, 224, 224]: numbers, or names for symbolic dims. */
+function parseInputShape(text: string): (number | string)[] {
+  const dims = text.split(/[,x ]+/).filter(Boolean).map((d) => (/^\d+$/.test(d) ? Number(d) : d));
+  if (dims.length < 2 || dims.some((d) => (typeof d === 'string' ? !/^[A-Za-z_]\w*$/.test(d) : d <= 0))) {
+    throw new UsageError(`--input-shape must look like N,3,224,224 (positive numbers or names), not '${text}'`);
+  }
+  return dims;
+}
+
+function readTextFile(path: string): string | undefined {
+  const read = readSourceFile(path, defaultAnalysisOptions.maxFileBytes);
+  return 'text' in read ? read.text : undefined;
 }
 
 main(process.argv.slice(2)).then(

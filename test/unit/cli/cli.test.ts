@@ -65,3 +65,22 @@ test('SARIF output is a valid 2.1.0 log', () => {
   assert.equal(sarif.runs[0]!.tool.driver.name, 'Residual Lens');
   assert.ok(Array.isArray(sarif.runs[0]!.results));
 });
+
+test('an error finding exits 1 and prints file:line:col, the rule and both shapes', () => {
+  const result = run(['check', 'examples/pytorch']);
+  assert.equal(result.status, 1, result.stderr);
+  assert.match(result.stdout, /^examples\/pytorch\/missing_projection\.py:20:15: error residual-shape-mismatch: .*\(2, 32, 16, 16\).*\(2, 16, 32, 32\)/m);
+  assert.match(result.stderr, /2 file\(s\) checked, 1 error\(s\)/);
+  const json = JSON.parse(run(['check', '--format', 'json', 'examples/pytorch']).stdout) as { findings: Array<Record<string, unknown>> };
+  assert.deepEqual(
+    json.findings.map((f) => [f.file, f.line, f.column, f.rule, f.severity, f.kind]),
+    [['examples/pytorch/missing_projection.py', 20, 15, 'residual-shape-mismatch', 'error', 'both']],
+  );
+  assert.deepEqual(json.findings[0]!.shapes, ['(2, 32, 16, 16)', '(2, 16, 32, 32)']);
+});
+
+test('--input-shape is validated', () => {
+  const result = run(['check', '--input-shape', '1,-3', 'examples']);
+  assert.equal(result.status, 2);
+  assert.match(result.stderr, /--input-shape must look like N,3,224,224/);
+});
