@@ -1,0 +1,72 @@
+// "Add projection shortcut" for Keras: a 1x1 convolution (and BatchNormalization when
+// the main path has one) on the shortcut, inserted before the addition, spelled the
+// way the file spells its layers (`layers.Conv2D`, `keras.layers.Conv2D`, `Conv2D`).
+import { isConcrete, formatDim } from '../shapes/dim';
+import type { Fix, TextEdit } from '../diagnostic';
+import type { ProjectionPlan } from './residualSites';
+import type { Program } from './syntax';
+import { callArguments, freshName, lineStart, lineText, splitTopLevel } from './sourceEdits';
+
+const shortcutNames = new Set(['shortcut', 'residual', 'identity', 'skip', 'res', 'sc']);
+
+export function kerasProjectionFixes(program: Program): (plan: ProjectionPlan) => Fix[] {
+  return (plan) => {
+    const ob = plan.observation;
+    const operand = ob.operands[plan.shortcutIndex];
+    const statement = ob.statement;
+    if (!operand || operand.k !== 'name' || !statement || plan.rank < 3 || plan.rank > 5 || !plan.conv) return [];
+    const text = program.text;
+    const line = lineText(text, statement.range.start.line);
+    const indent = /^\s*/.exec(line)![0];
+    if (statement.range.start.character !== indent.length) return [];
+
+    const filters = plan.filtersText ?? (plan.outChannels !== null && isConcrete(plan.outChannels) ? String(plan.outChannels) : undefined);
+    if (!filters) return [];
+    let strides = '';
+    if (plan.stride !== 1) {
+      const s = plan.stridesText ?? (plan.stride !== null && isConcrete(plan.stride) ? String(plan.stride) : undefined);
+      if (!s) return [];
+      strides = `, strides=${s}`;
+    }
+    const prefix = /^(.*?)\w+$/.exec(plan.conv.calleeText)?.[1] ?? '';
+    const convName = `Conv${plan.rank - 2}D`;
+    const edits: TextEdit[] = [];
+    if (!prefix && !new RegExp(`\\b${convName}\\b`).test(text)) {
+      const importEdit = addToImport(text, plan.conv.calleeText, convName);
+      if (!importEdit) return [];
+      edits.push(importEdit);
+    }
+
+    const scope = ob.enclosing ? text.slice(ob.enclosing.span.start, ob.enclosing.span.end) : text;
+    const augmented = /^(\w+)\s*\+=\s*([\s\S]*)$/.exec(text.slice(statement.start, statement.end));
+    const reuse = shortcutNames.has(operand.name) && !augmented;
+    const name = reuse ? operand.name : freshName(['shortcut', 'projected_shortcut'], scope);
+    const lines = [`${indent}${name} = ${prefix}${convName}(${filters}, 1${strides})(${operand.name})`];
+    if (plan.norm) {
+      const args = splitTopLevel(callArguments(text.slice(plan.norm.span.start, plan.norm.span.end)) ?? '').filter((a) => !/^name\s*=/.test(a));
+      lines.push(`${indent}${name} = ${plan.norm.calleeText}(${args.join(', ')})(${name})`);
+    }
+    edits.push({ range: { start: lineStart(statement.range.start.line), end: lineStart(statement.range.start.line) }, newText: lines.map((l) => `${l}\n`).join('') });
+    if (augmented && augmented[1] === operand.name) {
+      // `x += f(x)`: the projected shortcut is a new name, so the statement becomes `x = shortcut + f(x)`.
+      edits.push({ range: statement.range, newText: `${operand.name} = ${name} + ${augmented[2]}` });
+    } else if (!reuse) {
+      edits.push({ range: operand.span.range, newText: name });
+    }
+    const channels = plan.inChannels !== null && plan.outChannels !== null ? ` ${formatDim(plan.inChannels)}→${formatDim(plan.outChannels)}` : '';
+    return [{ title: `Add projection shortcut (1x1 ${convName}${channels}${plan.norm ? ' + BatchNormalization' : ''})`, edits, isPreferred: true }];
+  };
+}
+
+/** `from tensorflow.keras.layers import SeparableConv2D` → `..., Conv2D`, on a single-line import that names the file's layer. */
+function addToImport(text: string, importedName: string, name: string): TextEdit | undefined {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.replace(/\r$/, '');
+    if (/^from\s+[\w.]+\s+import\s+[^()]*$/.test(line) && new RegExp(`\\b${importedName}\\b`).test(line.replace(/^from\s+[\w.]+\s+import/, ''))) {
+      const body = line.replace(/\s*#.*$/, '');
+      return { range: { start: { line: i, character: body.length }, end: { line: i, character: body.length } }, newText: `, ${name}` };
+    }
+  }
+  return undefined;
+}

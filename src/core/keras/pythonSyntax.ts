@@ -1,0 +1,330 @@
+// Keras front end, first half: tree-sitter Python → the shared layers program.
+// Anything it does not model becomes an `unknown` expression or an `opaque`
+// statement, so half-typed code and ERROR nodes only lose what they cover.
+import type { Node } from 'web-tree-sitter';
+import type { Arg, Expr, FunctionDef, Param, Program, Span, Stmt, Target } from './syntax';
+
+const maxDepth = 200;
+
+export function pythonProgram(root: Node, text: string): Program {
+  const converter = new PythonConverter(text);
+  return { body: converter.block(root), text, language: 'python' };
+}
+
+function spanOf(node: Node): Span {
+  return {
+    range: { start: { line: node.startPosition.row, character: node.startPosition.column }, end: { line: node.endPosition.row, character: node.endPosition.column } },
+    start: node.startIndex,
+    end: node.endIndex,
+  };
+}
+
+function named(node: Node): Node[] {
+  return node.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment');
+}
+
+class PythonConverter {
+  private depth = 0;
+  constructor(private readonly text: string) {}
+
+  block(node: Node | null): Stmt[] {
+    if (!node) return [];
+    const out: Stmt[] = [];
+    for (const child of named(node)) {
+      const s = this.stmt(child);
+      if (s) out.push(s);
+    }
+    return out;
+  }
+
+  private stmt(node: Node): Stmt | undefined {
+    const span = spanOf(node);
+    if (node.type === 'ERROR' || node.isMissing) return { k: 'opaque', assigned: assignedNames(node), span };
+    switch (node.type) {
+      case 'expression_statement': {
+        const inner = named(node)[0];
+        if (!inner) return undefined;
+        if (inner.type === 'assignment') return this.assignment(inner, span);
+        if (inner.type === 'augmented_assignment') {
+          const op = inner.children.find((c) => c && !c.isNamed && c.type.endsWith('='))?.type ?? '+=';
+          return { k: 'augassign', target: this.target(inner.childForFieldName('left')), op: op.slice(0, -1), value: this.expr(inner.childForFieldName('right')), span };
+        }
+        return { k: 'expr', e: this.expr(inner), span };
+      }
+      case 'if_statement': return this.ifStatement(node, span);
+      case 'for_statement':
+        return { k: 'for', target: this.target(node.childForFieldName('left')), iter: this.expr(node.childForFieldName('right')), body: this.block(node.childForFieldName('body')), span };
+      case 'return_statement': {
+        const value = named(node)[0];
+        return value ? { k: 'return', value: this.expr(value), span } : { k: 'return', span };
+      }
+      case 'function_definition': return { k: 'def', def: this.functionDef(node), span };
+      case 'decorated_definition': {
+        const def = node.childForFieldName('definition');
+        return def ? this.stmt(def) : undefined;
+      }
+      case 'class_definition': {
+        const bases = node.childForFieldName('superclasses');
+        return {
+          k: 'class',
+          name: node.childForFieldName('name')?.text ?? '?',
+          bases: bases ? named(bases).filter((b) => b.type !== 'keyword_argument').map((b) => this.expr(b)) : [],
+          body: this.block(node.childForFieldName('body')),
+          span,
+        };
+      }
+      case 'import_statement':
+      case 'import_from_statement':
+        return { k: 'import', bindings: importBindings(node), span };
+      case 'with_statement':
+        return { k: 'block', body: this.block(node.childForFieldName('body')), span };
+      case 'try_statement':
+        return { k: 'block', body: this.block(node.childForFieldName('body')), span };
+      case 'block':
+        return { k: 'block', body: this.block(node), span };
+      case 'break_statement': return { k: 'break', span };
+      case 'continue_statement': return { k: 'continue', span };
+      case 'pass_statement':
+      case 'comment':
+        return undefined;
+      default:
+        return { k: 'opaque', assigned: assignedNames(node), span };
+    }
+  }
+
+  private ifStatement(node: Node, span: Span): Stmt {
+    const alternatives = node.childrenForFieldName('alternative').filter((c): c is Node => c !== null);
+    let orelse: Stmt[] = [];
+    // Build the elif chain from the back.
+    for (let i = alternatives.length - 1; i >= 0; i--) {
+      const alt = alternatives[i]!;
+      if (alt.type === 'else_clause') orelse = this.block(alt.childForFieldName('body'));
+      else orelse = [{ k: 'if', test: this.expr(alt.childForFieldName('condition')), body: this.block(alt.childForFieldName('consequence')), orelse, span: spanOf(alt) }];
+    }
+    return { k: 'if', test: this.expr(node.childForFieldName('condition')), body: this.block(node.childForFieldName('consequence')), orelse, span };
+  }
+
+  private assignment(node: Node, span: Span): Stmt {
+    const targets: Target[] = [];
+    let current: Node | null = node;
+    while (current && current.type === 'assignment') {
+      targets.push(this.target(current.childForFieldName('left')));
+      const right: Node | null = current.childForFieldName('right');
+      if (!right) return { k: 'expr', e: { k: 'unknown', span }, span };
+      current = right;
+    }
+    return { k: 'assign', targets, value: this.expr(current), span };
+  }
+
+  private target(node: Node | null): Target {
+    if (!node) return { k: 'ignored' };
+    switch (node.type) {
+      case 'identifier': return { k: 'name', name: node.text };
+      case 'attribute': return { k: 'attr', obj: this.expr(node.childForFieldName('object')), name: node.childForFieldName('attribute')?.text ?? '?' };
+      case 'subscript': return { k: 'index', obj: this.expr(node.childForFieldName('value')), index: this.expr(node.childForFieldName('subscript')) };
+      case 'pattern_list':
+      case 'tuple_pattern':
+      case 'list_pattern':
+      case 'expression_list':
+      case 'tuple':
+      case 'list':
+        return { k: 'unpack', items: named(node).map((c) => this.target(c)) };
+      case 'parenthesized_expression': return this.target(named(node)[0] ?? null);
+      default: return { k: 'ignored' };
+    }
+  }
+
+  functionDef(node: Node): FunctionDef {
+    const params: Param[] = [];
+    const paramsNode = node.childForFieldName('parameters');
+    for (const p of paramsNode ? named(paramsNode) : []) {
+      switch (p.type) {
+        case 'identifier': params.push({ name: p.text }); break;
+        case 'typed_parameter': {
+          const id = named(p).find((c) => c.type === 'identifier');
+          const splat = named(p).find((c) => c.type === 'list_splat_pattern' || c.type === 'dictionary_splat_pattern');
+          if (id) params.push({ name: id.text });
+          else if (splat) params.push({ name: named(splat)[0]?.text ?? '_', rest: splat.type === 'list_splat_pattern' ? 'positional' : 'keyword' });
+          break;
+        }
+        case 'default_parameter':
+        case 'typed_default_parameter':
+          params.push({ name: p.childForFieldName('name')?.text ?? '_', default: this.expr(p.childForFieldName('value')) });
+          break;
+        case 'list_splat_pattern': params.push({ name: named(p)[0]?.text ?? '_', rest: 'positional' }); break;
+        case 'dictionary_splat_pattern': params.push({ name: named(p)[0]?.text ?? '_', rest: 'keyword' }); break;
+        default: break;
+      }
+    }
+    const body = node.childForFieldName('body');
+    const def: FunctionDef = { name: node.childForFieldName('name')?.text ?? '<lambda>', params, body: [], span: spanOf(node) };
+    if (node.type === 'lambda') def.expressionBody = this.expr(body);
+    else def.body = this.block(body);
+    return def;
+  }
+
+  expr(node: Node | null): Expr {
+    if (!node) return { k: 'unknown', span: { range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, start: 0, end: 0 } };
+    if (this.depth > maxDepth) return { k: 'unknown', span: spanOf(node) };
+    this.depth++;
+    try {
+      return this.exprInner(node);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private exprInner(node: Node): Expr {
+    const span = spanOf(node);
+    switch (node.type) {
+      case 'identifier': return { k: 'name', name: node.text, span };
+      case 'integer': {
+        const value = Number(node.text.replace(/_/g, '').replace(/[lL]$/, ''));
+        return Number.isSafeInteger(value) ? { k: 'num', value, integer: true, span } : { k: 'unknown', span };
+      }
+      case 'float': return { k: 'num', value: Number(node.text.replace(/_/g, '')), integer: false, span };
+      case 'string': return { k: 'str', value: pythonStringValue(node, this.text), span };
+      case 'concatenated_string': return { k: 'str', value: undefined, span };
+      case 'true': return { k: 'bool', value: true, span };
+      case 'false': return { k: 'bool', value: false, span };
+      case 'none': return { k: 'none', span };
+      case 'list': return { k: 'list', items: named(node).map((c) => this.expr(c)), span };
+      case 'tuple':
+      case 'expression_list':
+        return { k: 'tuple', items: named(node).map((c) => this.expr(c)), span };
+      case 'dictionary': {
+        const entries: { key: string; value: Expr }[] = [];
+        for (const pair of named(node)) {
+          if (pair.type !== 'pair') return { k: 'unknown', span };
+          const key = pair.childForFieldName('key');
+          const keyValue = key?.type === 'string' ? pythonStringValue(key, this.text) : undefined;
+          if (keyValue === undefined) return { k: 'unknown', span };
+          entries.push({ key: keyValue, value: this.expr(pair.childForFieldName('value')) });
+        }
+        return { k: 'object', entries, span };
+      }
+      case 'parenthesized_expression': {
+        const inner = named(node)[0];
+        return inner ? this.expr(inner) : { k: 'unknown', span };
+      }
+      case 'call': {
+        const argsNode = node.childForFieldName('arguments');
+        if (!argsNode || argsNode.type !== 'argument_list') return { k: 'unknown', span };
+        const args: Arg[] = [];
+        for (const a of named(argsNode)) {
+          if (a.type === 'keyword_argument') args.push({ keyword: a.childForFieldName('name')?.text ?? '?', value: this.expr(a.childForFieldName('value')) });
+          else if (a.type === 'list_splat') args.push({ value: this.expr(named(a)[0] ?? null), spread: 'positional' });
+          else if (a.type === 'dictionary_splat') args.push({ value: this.expr(named(a)[0] ?? null), spread: 'keyword' });
+          else args.push({ value: this.expr(a) });
+        }
+        return { k: 'call', func: this.expr(node.childForFieldName('function')), args, span };
+      }
+      case 'attribute':
+        return { k: 'attr', obj: this.expr(node.childForFieldName('object')), name: node.childForFieldName('attribute')?.text ?? '?', span };
+      case 'subscript': {
+        const subs = node.childrenForFieldName('subscript').filter((c): c is Node => c !== null);
+        const index: Expr = subs.length === 1 ? this.expr(subs[0]!) : { k: 'tuple', items: subs.map((s) => this.expr(s)), span };
+        return { k: 'index', obj: this.expr(node.childForFieldName('value')), index, span };
+      }
+      case 'slice': {
+        // Parts are told apart by the colons between them.
+        const parts: (Expr | undefined)[] = [undefined, undefined, undefined];
+        let slot = 0;
+        for (const c of node.children) {
+          if (!c) continue;
+          if (!c.isNamed && c.type === ':') slot++;
+          else if (c.isNamed && slot < 3) parts[slot] = this.expr(c);
+        }
+        const s: Expr = { k: 'slice', span };
+        if (parts[0]) s.start = parts[0];
+        if (parts[1]) s.stop = parts[1];
+        if (parts[2]) s.step = parts[2];
+        return s;
+      }
+      case 'binary_operator': {
+        const op = node.childForFieldName('operator')?.type ?? '?';
+        return { k: 'binop', op, left: this.expr(node.childForFieldName('left')), right: this.expr(node.childForFieldName('right')), span };
+      }
+      case 'unary_operator':
+        return { k: 'unop', op: node.childForFieldName('operator')?.type ?? '?', operand: this.expr(node.childForFieldName('argument')), span };
+      case 'not_operator':
+        return { k: 'unop', op: 'not', operand: this.expr(node.childForFieldName('argument')), span };
+      case 'boolean_operator': {
+        const op = node.childForFieldName('operator')?.type === 'or' ? 'or' : 'and';
+        return { k: 'boolop', op, values: [this.expr(node.childForFieldName('left')), this.expr(node.childForFieldName('right'))], span };
+      }
+      case 'comparison_operator': {
+        const operands: Expr[] = [];
+        const ops: string[] = [];
+        let pending: string[] = [];
+        for (const c of node.children) {
+          if (!c) continue;
+          if (c.isNamed) {
+            if (operands.length) ops.push(pending.join(' '));
+            pending = [];
+            operands.push(this.expr(c));
+          } else pending.push(c.type);
+        }
+        return { k: 'compare', ops, operands, span };
+      }
+      case 'conditional_expression': {
+        const [then, test, otherwise] = named(node);
+        return { k: 'ternary', test: this.expr(test ?? null), then: this.expr(then ?? null), otherwise: this.expr(otherwise ?? null), span };
+      }
+      case 'lambda': return { k: 'lambda', def: this.functionDef(node), span };
+      default:
+        return { k: 'unknown', span };
+    }
+  }
+}
+
+function pythonStringValue(node: Node, text: string): string | undefined {
+  if (node.namedChildren.some((c) => c?.type === 'interpolation')) return undefined;
+  const raw = text.slice(node.startIndex, node.endIndex);
+  const m = /^[rRbBuU]*("""|'''|"|')([\s\S]*)\1$/.exec(raw);
+  return m ? m[2] : undefined;
+}
+
+function importBindings(node: Node): { local: string; path: string }[] {
+  const out: { local: string; path: string }[] = [];
+  if (node.type === 'import_statement') {
+    for (const c of named(node)) {
+      if (c.type === 'dotted_name') out.push({ local: c.text.split('.')[0]!, path: c.text.split('.')[0]! });
+      else if (c.type === 'aliased_import') out.push({ local: c.childForFieldName('alias')?.text ?? '?', path: c.childForFieldName('name')?.text ?? '?' });
+    }
+    return out;
+  }
+  const moduleName = node.childForFieldName('module_name')?.text ?? '';
+  for (const c of node.childrenForFieldName('name')) {
+    if (!c) continue;
+    if (c.type === 'dotted_name') out.push({ local: c.text, path: `${moduleName}.${c.text}` });
+    else if (c.type === 'aliased_import') out.push({ local: c.childForFieldName('alias')?.text ?? '?', path: `${moduleName}.${c.childForFieldName('name')?.text ?? '?'}` });
+  }
+  return out;
+}
+
+/** Names a statement the interpreter skips may have bound, so they are not trusted afterwards. */
+export function assignedNames(node: Node): string[] {
+  const names = new Set<string>();
+  const visit = (n: Node, depth: number): void => {
+    if (depth > 60) return;
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement') && n.childForFieldName('left')) {
+      collectTargetNames(n.childForFieldName('left')!, names);
+    }
+    if (n.type === 'function_definition' || n.type === 'class_definition') {
+      const name = n.childForFieldName('name');
+      if (name) names.add(name.text);
+      return;
+    }
+    for (const c of n.namedChildren) if (c) visit(c, depth + 1);
+  };
+  visit(node, 0);
+  return [...names];
+}
+
+function collectTargetNames(node: Node, into: Set<string>): void {
+  if (node.type === 'identifier') into.add(node.text);
+  else if (['pattern_list', 'tuple_pattern', 'list_pattern', 'expression_list', 'tuple', 'list', 'parenthesized_expression'].includes(node.type)) {
+    for (const c of node.namedChildren) if (c) collectTargetNames(c, into);
+  }
+}

@@ -1,0 +1,22 @@
+// The TF.js front end: TypeScript and JavaScript files that build models with `tf.layers`.
+import type { CheckContext, ModelChecker } from '../analysis';
+import type { Finding } from '../diagnostic';
+import { interpretProgram } from '../keras/interpreter';
+import { decideResidualSites } from '../keras/residualSites';
+import { tfjsProjectionFixes } from './projectionFix';
+import { scriptProgram } from './scriptSyntax';
+
+export const tfjsChecker: ModelChecker = {
+  name: 'tfjs-residual-shapes',
+  framework: 'tfjs',
+  check(context: CheckContext): Finding[] {
+    try {
+      const program = scriptProgram(context.tree.rootNode, context.document.text);
+      const result = interpretProgram(program, context.deadline, context.log);
+      return decideResidualSites(result, 'tfjs', 'script', tfjsProjectionFixes(program, context.document.grammar !== 'javascript'));
+    } catch (err) {
+      context.log(`${context.document.uri}: TF.js checker gave up: ${err instanceof Error ? err.message : String(err)}`);
+      return [];
+    }
+  },
+};

@@ -1,0 +1,55 @@
+// "Add projection shortcut" for TF.js: `tf.layers.conv2d({filters, kernelSize: 1,
+// strides, padding: 'same'}).apply(shortcut)` (inside the main path's
+// batchNormalization when it has one), declared before the addition.
+import { formatDim, isConcrete } from '../shapes/dim';
+import type { Fix } from '../diagnostic';
+import type { ProjectionPlan } from '../keras/residualSites';
+import type { Program } from '../keras/syntax';
+import { callArguments, freshName, lineStart, lineText } from '../keras/sourceEdits';
+
+export function tfjsProjectionFixes(program: Program, typescript: boolean): (plan: ProjectionPlan) => Fix[] {
+  return (plan) => {
+    const ob = plan.observation;
+    const operand = ob.operands[plan.shortcutIndex];
+    const statement = ob.statement;
+    if (!operand || operand.k !== 'name' || !statement || plan.rank < 3 || plan.rank > 5 || !plan.conv) return [];
+    const text = program.text;
+    const line = lineText(text, statement.range.start.line);
+    const indent = /^\s*/.exec(line)![0];
+    if (statement.range.start.character !== indent.length) return [];
+
+    const filters = plan.filtersText ?? (plan.outChannels !== null && isConcrete(plan.outChannels) ? String(plan.outChannels) : undefined);
+    if (!filters) return [];
+    const options = [filters === 'filters' ? 'filters' : `filters: ${filters}`, 'kernelSize: 1'];
+    if (plan.stride !== 1) {
+      const s = plan.stridesText ?? (plan.stride !== null && isConcrete(plan.stride) ? String(plan.stride) : undefined);
+      if (!s) return [];
+      options.push(s === 'strides' ? 'strides' : `strides: ${s}`);
+    }
+    options.push("padding: 'same'");
+    const prefix = /^(.*?)\w+$/.exec(plan.conv.calleeText)?.[1] ?? '';
+    if (!prefix) return [];
+    const convName = `conv${plan.rank - 2}d`;
+    let expression = `${prefix}${convName}({${options.join(', ')}}).apply(${operand.name})`;
+    if (plan.norm) {
+      const normArgs = callArguments(text.slice(plan.norm.span.start, plan.norm.span.end)) ?? '';
+      // A copied `name` would clash: TF.js layer names are unique.
+      const cleaned = /\bname\s*:/.test(normArgs) ? '' : normArgs;
+      expression = `${plan.norm.calleeText}(${cleaned}).apply(${expression})`;
+    }
+    const cast = typescript ? /\bas\s+([\w.]*SymbolicTensor)\b/.exec(text)?.[1] : undefined;
+    const semicolon = /;\s*$/.test(text.slice(statement.start, statement.end)) ? ';' : '';
+    const scope = ob.enclosing ? text.slice(ob.enclosing.span.start, ob.enclosing.span.end) : text;
+    const name = freshName(['shortcut', 'projectedShortcut'], scope);
+    const declaration = `${indent}const ${name} = ${expression}${cast ? ` as ${cast}` : ''}${semicolon}\n`;
+    const channels = plan.inChannels !== null && plan.outChannels !== null ? ` ${formatDim(plan.inChannels)}→${formatDim(plan.outChannels)}` : '';
+    return [{
+      title: `Add projection shortcut (1x1 ${convName}${channels}${plan.norm ? ' + batchNormalization' : ''})`,
+      edits: [
+        { range: { start: lineStart(statement.range.start.line), end: lineStart(statement.range.start.line) }, newText: declaration },
+        { range: operand.span.range, newText: name },
+      ],
+      isPreferred: true,
+    }];
+  };
+}

@@ -1,0 +1,49 @@
+// Shared by the Keras and TF.js fixture tests and the benchmark: analyses a file the
+// way the server does and reads its expected findings, written as trailing comments
+// on the addition's line (`# expect: ...` in Python, `// expect: ...` in TS/JS), the
+// same convention as the PyTorch fixtures.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { analyzeDocument, defaultAnalysisOptions, type AnalysisOptions, type AnalysisResult } from '../../../src/core/analysis';
+import { registerBuiltinCheckers } from '../../../src/core/checkers';
+import { Grammars, grammarFor } from '../../../src/core/parse/grammars';
+import { grammarsDir } from '../../support/paths';
+
+registerBuiltinCheckers();
+let grammars: Promise<Grammars> | undefined;
+export function loadLayersGrammars(): Promise<Grammars> {
+  grammars ??= Grammars.load(grammarsDir);
+  return grammars;
+}
+
+export function analyzeFile(g: Grammars, path: string, text: string, options: Partial<AnalysisOptions> = {}): AnalysisResult {
+  const grammar = grammarFor(path);
+  if (!grammar) throw new Error(`no grammar for ${path}`);
+  return analyzeDocument({ uri: path, grammar, text }, g, { ...defaultAnalysisOptions, ...options });
+}
+
+export interface LayersExpectation {
+  line: number;
+  severity: string;
+  rule: string;
+  kind?: string;
+  messageIncludes?: string;
+}
+
+/** `# expect: error residual-shape-mismatch channels "in `block(x, 32, stride=2)`"`, or with `//`. */
+export function readLayersExpectations(text: string): LayersExpectation[] {
+  const out: LayersExpectation[] = [];
+  text.split('\n').forEach((line, i) => {
+    const m = /(?:#|\/\/)\s*expect:\s*(error|warning)\s+([\w-]+)(?:\s+(channels|spatial|both|other))?(?:\s+"([^"]*)")?/.exec(line);
+    if (m) out.push({ line: i, severity: m[1]!, rule: m[2]!, ...(m[3] ? { kind: m[3] } : {}), ...(m[4] ? { messageIncludes: m[4] } : {}) });
+  });
+  return out;
+}
+
+export function listFixtures(dir: string, extensions: string[]): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => extensions.some((e) => f.endsWith(e)))
+    .map((f) => join(dir, f))
+    .sort();
+}
