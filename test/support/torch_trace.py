@@ -2,13 +2,15 @@
 reports every tensor addition made on a line of the fixture, with the operand shapes
 and whether PyTorch accepted it. Standard library and torch only.
 
-Usage: python3 torch_trace.py FIXTURE.py  -> JSON on stdout
+Usage: python3 torch_trace.py FIXTURE.py [MORE.py ...]  -> one JSON object per line
 Entry points, as the analyser finds them: the file's own __main__ code, functions
 without required parameters that return an nn.Module, and nn.Module classes whose
 constructor needs no arguments. Inputs come from `# residual-lens: input=(...)`,
 else from the first layer (Conv{1,2,3}d, Linear, Embedding, LayerNorm).
 """
+import contextlib
 import importlib.util
+import io
 import inspect
 import json
 import re
@@ -18,7 +20,7 @@ import traceback
 import torch
 import torch.nn as nn
 
-FIXTURE = sys.argv[1]
+FIXTURE = ""
 SMALL = {"N": 2, "B": 2, "C": 3, "H": 32, "W": 32, "D": 8, "L": 32, "T": 8}
 records = []
 
@@ -107,7 +109,10 @@ def run_entry(label, make, source):
     return result
 
 
-def main():
+def trace(path):
+    global FIXTURE, records
+    FIXTURE = path
+    records = []
     source = open(FIXTURE).read()
     entries = []
     spec = importlib.util.spec_from_file_location("__main__", FIXTURE)
@@ -134,11 +139,16 @@ def main():
                 continue
             if all(p.default is not inspect.Parameter.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
                 entries.append(run_entry(name + "()", value, source))
-    print(json.dumps({"torch": torch.__version__, "entries": entries, "adds": records}))
+    return {"file": path, "torch": torch.__version__, "entries": [e for e in entries if e], "adds": records}
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception:  # noqa: BLE001
-        print(json.dumps({"fatal": traceback.format_exc()}))
+    torch.manual_seed(0)
+    for path in sys.argv[1:]:
+        try:
+            # The fixtures' own prints must not mix with the JSON lines.
+            with contextlib.redirect_stdout(io.StringIO()):
+                result = trace(path)
+            print(json.dumps(result), flush=True)
+        except Exception:  # noqa: BLE001
+            print(json.dumps({"file": path, "fatal": traceback.format_exc()}), flush=True)
