@@ -307,26 +307,58 @@ export class ProbeCharts {
     for (const chart of this.charts.values()) chart.update('none');
   }
 
-  /** Every chart stacked on the theme background, titled: what "Export PNG" saves. */
-  toPng(titles: Record<ChartName, string>): string {
+  /** Every chart stacked on the theme background, titled, under a legend: what "Export PNG" saves. */
+  toPng(titles: Record<ChartName, string>, legend: PlottedVariant[]): string {
     const scale = Math.max(1, window.devicePixelRatio || 1);
     const pad = 16 * scale;
     const titleHeight = 28 * scale;
+    const legendRow = 24 * scale;
+    const font = (weight: number, size: number): string => `${weight} ${size * scale}px ${this.theme.fontFamily}`;
     const parts = [...this.charts.entries()].map(([name, chart]) => ({ title: titles[name], canvas: chart.canvas }));
     const width = Math.max(...parts.map((p) => p.canvas.width)) + pad * 2;
-    const height = parts.reduce((sum, p) => sum + titleHeight + p.canvas.height + pad, pad);
     const out = document.createElement('canvas');
-    out.width = width;
-    out.height = height;
     const ctx = out.getContext('2d');
     if (!ctx) return '';
+    // Lay the legend out first to know its height.
+    ctx.font = font(400, 13);
+    const sample = 26 * scale;
+    const items: { p: PlottedVariant; x: number; row: number }[] = [];
+    let x = pad;
+    let row = 0;
+    for (const p of legend.filter((l) => l.visible)) {
+      const itemWidth = sample + 6 * scale + ctx.measureText(p.variant.label).width + 22 * scale;
+      if (x + itemWidth > width - pad && x > pad) {
+        row++;
+        x = pad;
+      }
+      items.push({ p, x, row });
+      x += itemWidth;
+    }
+    const legendHeight = items.length ? (row + 1) * legendRow + pad / 2 : 0;
+    out.width = width;
+    out.height = parts.reduce((sum, p) => sum + titleHeight + p.canvas.height + pad, pad + legendHeight);
     ctx.fillStyle = this.theme.background;
-    ctx.fillRect(0, 0, width, height);
-    let y = pad;
+    ctx.fillRect(0, 0, out.width, out.height);
+    ctx.textBaseline = 'middle';
+    for (const item of items) {
+      const y = pad + item.row * legendRow + legendRow / 2;
+      ctx.strokeStyle = item.p.color;
+      ctx.lineWidth = 3 * scale;
+      ctx.setLineDash(item.p.dashed ? [6 * scale, 4 * scale] : []);
+      ctx.beginPath();
+      ctx.moveTo(item.x, y);
+      ctx.lineTo(item.x + sample, y);
+      ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.fillStyle = this.theme.foreground;
+      ctx.font = font(400, 13);
+      ctx.fillText(item.p.variant.label, item.x + sample + 6 * scale, y);
+    }
+    let y = pad + legendHeight;
+    ctx.textBaseline = 'top';
     for (const part of parts) {
       ctx.fillStyle = this.theme.foreground;
-      ctx.font = `600 ${14 * scale}px ${this.theme.fontFamily}`;
-      ctx.textBaseline = 'top';
+      ctx.font = font(600, 14);
       ctx.fillText(part.title, pad, y);
       y += titleHeight;
       ctx.drawImage(part.canvas, pad, y);

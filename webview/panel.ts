@@ -81,6 +81,7 @@ export class GradientFlowPage {
     rerun: HTMLElement;
     stop: HTMLElement;
     exportHtml: HTMLElement;
+    exportGroup: HTMLElement;
     empty: HTMLElement;
     emptyRun: HTMLElement;
     notice: HTMLElement;
@@ -232,6 +233,7 @@ export class GradientFlowPage {
       rerun,
       stop,
       exportHtml,
+      exportGroup,
       empty,
       emptyRun,
       notice,
@@ -397,7 +399,9 @@ export class GradientFlowPage {
     this.ui.content.hidden = !hasData;
     this.ui.notice.hidden = this.notice === null;
     this.ui.notice.textContent = this.notice ?? '';
-    this.ui.rerun.hidden = !this.host.inEditor;
+    // An empty panel offers its own Run button and has nothing to export.
+    this.ui.rerun.hidden = !this.host.inEditor || !hasData;
+    this.ui.exportGroup.hidden = !hasData;
     this.ui.stop.hidden = !this.host.inEditor;
     this.ui.exportHtml.hidden = !this.host.inEditor;
     setDisabled(this.ui.rerun, !this.canRerun || !!state?.running);
@@ -520,7 +524,7 @@ export class GradientFlowPage {
 
   private pngDataUrl(): string {
     this.renderNow();
-    return this.charts.toPng(chartTitles);
+    return this.charts.toPng(chartTitles, this.plotted());
   }
 
   private exportAs(format: 'png' | 'csv' | 'json' | 'html'): void {

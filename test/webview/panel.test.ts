@@ -2,7 +2,7 @@
 // in Debian's Chromium, fed the probe stream recorded from the real engine.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createProbeRun } from '../../src/core/probe/probeRun';
 import { ProbeRecorder } from '../../src/core/probe/record';
@@ -77,6 +77,7 @@ describe('gradient-flow panel in Chromium', () => {
     assert.match(await empty.innerText(), /Residual Lens: Run Depth Probe/);
     assert.match(await empty.innerText(), /Command Palette/);
     assert.equal(await panel.page.locator('.probe-content').isVisible(), false);
+    assert.equal(await panel.page.locator('.export-group').isVisible(), false, 'nothing to export yet');
     await panel.post({ type: 'controls', canRerun: true, canStop: false });
     await settled(panel);
     await panel.page.locator('.empty-state vscode-button').click();
@@ -245,6 +246,7 @@ describe('gradient-flow panel in Chromium', () => {
     );
     assert.match(exports[0]!.dataUrl ?? '', /^data:image\/png;base64,/);
     assert.ok((exports[0]!.dataUrl ?? '').length > 20_000, 'the PNG holds the charts');
+    writeFileSync(join(screenshots, 'export-charts.png'), Buffer.from(exports[0]!.dataUrl!.split(',')[1]!, 'base64'));
     assert.equal(await page.locator('vscode-button', { hasText: 'Re-run' }).getAttribute('disabled'), null, 'Re-run enabled once the run ended');
     await page.locator('vscode-button', { hasText: 'Re-run' }).click();
     assert.ok((await panel.posted()).some((m) => m.type === 'rerun'));
