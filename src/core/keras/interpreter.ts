@@ -131,7 +131,8 @@ class LayersInterpreter {
       this.lazyInputs = 0;
       const frame = this.newFrame(this.globals, false, undefined, undefined, 0);
       const positional = def.params.filter((p) => !p.rest).map((p) => this.symbolicArgument(p.name, p.default, frame));
-      this.callFunction(value, positional, new Map(), undefined, frame);
+      const context = { text: `${def.name}(${def.params.filter((p) => !p.rest).map((p) => p.name).join(', ')})`, line: def.span.range.start.line };
+      this.callFunction(value, positional, new Map(), undefined, frame, context);
     }
     for (const cls of this.definedClasses) {
       if (this.instantiated.has(cls) || !cls.methods.has('call')) continue;
@@ -738,24 +739,36 @@ class LayersInterpreter {
       case 'instance': return this.callInstance(fn, positional, keywords, call, frame);
       case 'layer':
         return this.liftGuards(positional, keywords, (p, k) => this.applyLayer(fn.layer, p, k, call, frame));
-      case 'ns': return this.liftGuards(positional, keywords, (p, k) => this.callLibrary(fn.path, p, k, call, frame));
+      case 'ns': return this.liftGuards(positional, keywords, (p, k) => this.callLibrary(fn.path, p, k, call, frame), this.shapeArguments(fn.path));
       case 'method': return this.callMethod(fn.self, fn.name, positional, keywords, call, frame);
       default: return unknown;
     }
   }
 
-  /** A library call with a guarded argument runs once per option. */
-  private liftGuards(positional: Value[], keywords: Map<string, Value>, run: (p: Value[], k: Map<string, Value>) => Value): Value {
-    const i = positional.findIndex((v) => v.t === 'guarded');
+  /**
+   * A library call with a guarded argument runs once per option. For a layer constructor only
+   * the arguments its shape depends on count: `BatchNormalization(axis=bn_axis)` stays one layer.
+   */
+  private liftGuards(positional: Value[], keywords: Map<string, Value>, run: (p: Value[], k: Map<string, Value>) => Value, relevant?: (position: number | string) => boolean): Value {
+    const i = positional.findIndex((v, j) => v.t === 'guarded' && (!relevant || relevant(j)));
     if (i >= 0) {
       const g = positional[i] as Extract<Value, { t: 'guarded' }>;
-      return guarded(g.options.map(([c, v]) => [c, this.liftGuards(positional.map((p, j) => (j === i ? v : p)), keywords, run)]));
+      return guarded(g.options.map(([c, v]) => [c, this.liftGuards(positional.map((p, j) => (j === i ? v : p)), keywords, run, relevant)]));
     }
     for (const [k, v] of keywords) {
-      if (v.t !== 'guarded') continue;
-      return guarded(v.options.map(([c, o]) => [c, this.liftGuards(positional, new Map([...keywords, [k, o]]), run)]));
+      if (v.t !== 'guarded' || (relevant && !relevant(k))) continue;
+      return guarded(v.options.map(([c, o]) => [c, this.liftGuards(positional, new Map([...keywords, [k, o]]), run, relevant)]));
     }
     return run(positional, keywords);
+  }
+
+  /** For a Keras layer constructor: which arguments its output shape depends on. */
+  private shapeArguments(path: string): ((position: number | string) => boolean) | undefined {
+    const m = /^keras\.layers\.([A-Z]\w*)$/.exec(path);
+    if (!m) return undefined;
+    const type = kerasAliases.get(m[1]!) ?? m[1]!;
+    const names = type === 'MultiHeadAttention' ? ['num_heads', 'key_dim', 'value_dim', 'dropout', 'use_bias', 'output_shape'] : type === 'Concatenate' ? ['axis'] : channelsLastLayers.get(type)?.params.map(([n]) => n) ?? [];
+    return (position) => (typeof position === 'number' ? position < names.length : names.includes(position));
   }
 
   private callFunction(fn: Extract<Value, { t: 'function' }>, positional: Value[], keywords: Map<string, Value>, call: Extract<Expr, { k: 'call' }> | undefined, caller: Frame, context?: CallContext): Value {
@@ -1057,7 +1070,8 @@ class LayersInterpreter {
     const suffix = this.inputs++ === 0 ? '' : `_${this.inputs}`;
     const fromBatchShape = batchShapeArg && (batchShapeArg.t === 'list' || batchShapeArg.t === 'tuple');
     const source = fromBatchShape ? batchShapeArg : shapeArg;
-    if (!source || (source.t !== 'list' && source.t !== 'tuple')) return tensorOf(null);
+    // A shape the file computes elsewhere (`obtain_input_shape(...)`): symbolic, rank from the first layer.
+    if (!source || (source.t !== 'list' && source.t !== 'tuple')) return this.coerceTensor({ t: 'param', name: 'input', state: {} });
     const dims = fromBatchShape ? source.items.slice(1) : source.items;
     const rank = dims.length;
     const spatial = spatialNames(rank - 1);

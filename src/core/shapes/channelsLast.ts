@@ -46,6 +46,8 @@ function axes(input: Shape, n: number, p: LayerParams): { spatial: number[]; cha
 /** conv_output_length: `same`/`causal` keep L, `valid` loses the dilated kernel; then ceil(L / stride). */
 export function convOutputLength(length: ShapeDim, kernel: ShapeDim, padding: ParamValue, stride: ShapeDim, dilation: ShapeDim): ShapeDim {
   if (length === null || kernel === null || stride === null || dilation === null) return null;
+  // Keras lower-cases the padding argument (keras.applications writes 'SAME').
+  if (typeof padding === 'string') padding = padding.toLowerCase();
   const dilatedKernel = add(mul(dilation, sub(kernel, 1)), 1);
   let out: Dim;
   if (padding === 'same' || padding === 'causal') out = length;
