@@ -32,6 +32,9 @@ function copyRuntimeAssets() {
   const tfjsOut = join(root, 'dist', 'tfjs');
   mkdirSync(tfjsOut, { recursive: true });
   for (const f of readdirSync(tfjsWasm).filter((f) => f.endsWith('.wasm'))) cpSync(join(tfjsWasm, f), join(tfjsOut, f));
+  // The panel's stylesheet next to its script, so the CLI can build the HTML report from dist alone.
+  const panelCss = join(root, 'media', 'panel.css');
+  if (existsSync(panelCss)) cpSync(panelCss, join(root, 'dist', 'webview.css'));
 }
 
 const nodeCommon = {
