@@ -19,7 +19,12 @@ export function registerGradientFlowPanel(context: vscode.ExtensionContext, log:
         service.adopt(new GradientFlowPanel(panel, context.extensionUri, log));
       },
     }),
-    vscode.commands.registerCommand('residualLens.showGradientFlow', () => service.show()),
+    // With a file argument (a result file from the explorer, a test, or the CLI's --json record) it opens that file.
+    vscode.commands.registerCommand('residualLens.showGradientFlow', async (file?: vscode.Uri) => {
+      if (file instanceof vscode.Uri) return service.openResultFile(file);
+      service.show();
+      return true;
+    }),
     vscode.commands.registerCommand('residualLens.exportProbeReport', async (format?: ExportFormat, target?: vscode.Uri) => {
       const descriptions: Record<ExportFormat, string> = {
         html: 'Self-contained report with the charts; opens in any browser',
