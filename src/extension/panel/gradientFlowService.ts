@@ -142,15 +142,14 @@ export class GradientFlowService implements vscode.Disposable {
     this.panel?.post({ type: 'controls', canRerun: true, canStop: !!this.controller && this.isRunning });
   }
 
-  private storageFile(): vscode.Uri | undefined {
-    const dir = this.context.storageUri;
-    return dir ? vscode.Uri.joinPath(dir, lastRunFile) : undefined;
+  /** Per workspace; with no folder open, the extension's global storage. */
+  private storageFile(): vscode.Uri {
+    return vscode.Uri.joinPath(this.context.storageUri ?? this.context.globalStorageUri, lastRunFile);
   }
 
   private async loadLastRun(): Promise<void> {
     this.loadedFromDisk = true;
     const file = this.storageFile();
-    if (!file) return;
     let text: string;
     try {
       text = new TextDecoder().decode(await vscode.workspace.fs.readFile(file));
@@ -168,7 +167,7 @@ export class GradientFlowService implements vscode.Disposable {
 
   private async save(): Promise<void> {
     const file = this.storageFile();
-    if (!file || !this.run) return;
+    if (!this.run) return;
     try {
       await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(file, '..'));
       await vscode.workspace.fs.writeFile(file, new TextEncoder().encode(JSON.stringify(this.run.record)));
