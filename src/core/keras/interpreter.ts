@@ -42,6 +42,8 @@ export interface AddObservation {
   /** Reached from module code or a no-argument builder rather than a symbolic helper run. */
   concrete: boolean;
   context: CallContext | undefined;
+  /** The function invocation that made the addition (see AppliedLayer.invocation). */
+  invocation: number;
 }
 
 export interface InterpretResult {
@@ -67,6 +69,7 @@ interface Frame {
   context: CallContext | undefined;
   statement: Span | undefined;
   depth: number;
+  invocation: number;
   self?: Value;
 }
 
@@ -104,6 +107,7 @@ class LayersInterpreter {
   private steps = 0;
   private lazyInputs = 0;
   private inputs = 0;
+  private invocations = 0;
 
   constructor(private readonly program: Program, private readonly deadline: number) {
     this.language = program.language;
@@ -168,7 +172,7 @@ class LayersInterpreter {
   }
 
   private newFrame(scope: Scope, concrete: boolean, def: FunctionDef | undefined, context: CallContext | undefined, depth: number): Frame {
-    return { scope, path: true, returns: [], concrete, def, context, statement: undefined, depth };
+    return { scope, path: true, returns: [], concrete, def, context, statement: undefined, depth, invocation: ++this.invocations };
   }
 
   private tick(): void {
@@ -1159,7 +1163,7 @@ class LayersInterpreter {
       return this.mergeInputs(layer.type, input, argExpr, call?.span, frame, layer.params);
     }
     const callSpan = call?.span ?? layer.span;
-    const applied: AppliedLayer = { layer, callSpan };
+    const applied: AppliedLayer = { layer, callSpan, invocation: frame.invocation };
     if (layer.type === 'MultiHeadAttention') {
       const query = this.coerceTensor(input);
       const value = positional[1] ?? keywords.get('value');
@@ -1239,6 +1243,7 @@ class LayersInterpreter {
       cond: frame.path,
       concrete: frame.concrete,
       context: frame.context,
+      invocation: frame.invocation,
     });
   }
 }

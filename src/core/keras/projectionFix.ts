@@ -14,7 +14,7 @@ export function kerasProjectionFixes(program: Program): (plan: ProjectionPlan) =
     const ob = plan.observation;
     const operand = ob.operands[plan.shortcutIndex];
     const statement = ob.statement;
-    if (!operand || operand.k !== 'name' || !statement || plan.rank < 3 || plan.rank > 5 || !plan.conv) return [];
+    if (!operand || operand.k !== 'name' || !statement || (!plan.dense && (plan.rank < 3 || plan.rank > 5)) || !plan.conv) return [];
     const text = program.text;
     const line = lineText(text, statement.range.start.line);
     const indent = /^\s*/.exec(line)![0];
@@ -23,13 +23,14 @@ export function kerasProjectionFixes(program: Program): (plan: ProjectionPlan) =
     const filters = plan.filtersText ?? (plan.outChannels !== null && isConcrete(plan.outChannels) ? String(plan.outChannels) : undefined);
     if (!filters) return [];
     let strides = '';
-    if (plan.stride !== 1) {
+    if (plan.spatialDiffers && plan.stride === null && !plan.strideDescription) return [];
+    if (plan.spatialDiffers && plan.stride !== 1) {
       const s = plan.stridesText ?? (plan.stride !== null && isConcrete(plan.stride) ? String(plan.stride) : undefined);
       if (!s) return [];
       strides = `, strides=${s}`;
     }
     const prefix = /^(.*?)\w+$/.exec(plan.conv.calleeText)?.[1] ?? '';
-    const convName = `Conv${plan.rank - 2}D`;
+    const convName = plan.dense ? 'Dense' : `Conv${plan.rank - 2}D`;
     const edits: TextEdit[] = [];
     if (!prefix && !new RegExp(`\\b${convName}\\b`).test(text)) {
       const importEdit = addToImport(text, plan.conv.calleeText, convName);
@@ -41,8 +42,8 @@ export function kerasProjectionFixes(program: Program): (plan: ProjectionPlan) =
     const augmented = /^(\w+)\s*\+=\s*([\s\S]*)$/.exec(text.slice(statement.start, statement.end));
     const reuse = shortcutNames.has(operand.name) && !augmented;
     const name = reuse ? operand.name : freshName(['shortcut', 'projected_shortcut'], scope);
-    const lines = [`${indent}${name} = ${prefix}${convName}(${filters}, 1${strides})(${operand.name})`];
-    if (plan.norm) {
+    const lines = [`${indent}${name} = ${prefix}${convName}(${filters}${plan.dense ? '' : `, 1${strides}`})(${operand.name})`];
+    if (plan.norm && !plan.dense) {
       const args = splitTopLevel(callArguments(text.slice(plan.norm.span.start, plan.norm.span.end)) ?? '').filter((a) => !/^name\s*=/.test(a));
       lines.push(`${indent}${name} = ${plan.norm.calleeText}(${args.join(', ')})(${name})`);
     }
@@ -54,7 +55,8 @@ export function kerasProjectionFixes(program: Program): (plan: ProjectionPlan) =
       edits.push({ range: operand.span.range, newText: name });
     }
     const channels = plan.inChannels !== null && plan.outChannels !== null ? ` ${formatDim(plan.inChannels)}→${formatDim(plan.outChannels)}` : '';
-    return [{ title: `Add projection shortcut (1x1 ${convName}${channels}${plan.norm ? ' + BatchNormalization' : ''})`, edits, isPreferred: true }];
+    const what = plan.dense ? `Dense${channels}` : `1x1 ${convName}${channels}${plan.norm ? ' + BatchNormalization' : ''}`;
+    return [{ title: `Add projection shortcut (${what})`, edits, isPreferred: true }];
   };
 }
 

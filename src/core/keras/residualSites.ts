@@ -2,7 +2,7 @@
 // broadcast rule first (size-1 axes stretch, other differences are rejected), then
 // a small search for values of the symbols under which the shapes disagree. The
 // rule ids, severities and message shape follow the PyTorch checker.
-import { type Assignment, type Dim, dimEquals, evaluate, formatDim, isConcrete, symbolsOf } from '../shapes/dim';
+import { type Assignment, type Dim, add, dimEquals, evaluate, floorDiv, formatDim, isConcrete, sub, symbolsOf } from '../shapes/dim';
 import { type Truth, condSymbols, evaluateCond, hasOpaque } from '../shapes/condition';
 import { type Shape, type ShapeDim, broadcast } from '../shapes/shape';
 import type { Finding, Fix, MismatchKind } from '../diagnostic';
@@ -30,12 +30,17 @@ export interface ProjectionPlan {
   rank: number;
   inChannels: ShapeDim;
   outChannels: ShapeDim;
-  /** 1 when the spatial size is unchanged; null when it cannot be told. */
+  /** 1 when the spatial size is unchanged; null when no single stride explains the change. */
   stride: Dim | null;
+  /** How the message writes the stride: `2`, `stride`, `(1, 2, 2)`. */
+  strideDescription: string | undefined;
+  spatialDiffers: boolean;
   /** Source text for the filters and strides arguments, from the main path's own layers. */
   filtersText: string | undefined;
   stridesText: string | undefined;
-  /** The main path's convolution and normalisation, to copy their spelling. */
+  /** The main path sets its width with a Dense layer: the projection is a Dense too. */
+  dense: boolean;
+  /** The main path's convolution (or Dense) and normalisation, to copy their spelling. */
   conv: BuiltinLayer | undefined;
   norm: BuiltinLayer | undefined;
 }
@@ -162,12 +167,13 @@ function describeDifference(left: ShapeDim[], right: ShapeDim[], axes: number[],
   const parts: string[] = [];
   const at = (s: ShapeDim[], i: number) => s[s.length - rank + i] ?? null;
   const text = (d: ShapeDim | undefined) => (d === null || d === undefined ? '?' : formatDim(d));
+  const sized = (d: ShapeDim | undefined) => (text(d).includes(' ') ? `(${text(d)})` : text(d));
   const c = channelAxisOf(rank);
   const spatial = axes.filter((a) => a > 0 && a < c);
   if (axes.includes(c)) parts.push(`in channels (${text(at(left, c))} vs ${text(at(right, c))})`);
   if (spatial.length) {
     const all = Array.from({ length: rank - 2 }, (_, i) => i + 1);
-    parts.push(`${parts.length ? '' : 'in '}spatial size (${all.map((a) => text(at(left, a))).join('x')} vs ${all.map((a) => text(at(right, a))).join('x')})`);
+    parts.push(`${parts.length ? '' : 'in '}spatial size (${all.map((a) => sized(at(left, a))).join('x')} vs ${all.map((a) => sized(at(right, a))).join('x')})`);
   }
   if (axes.includes(0)) parts.push(`${parts.length ? '' : 'in '}the batch axis`);
   return parts.join(' and ') || 'in shape';
@@ -176,9 +182,11 @@ function describeDifference(left: ShapeDim[], right: ShapeDim[], axes: number[],
 function describeProjection(plan: ProjectionPlan, framework: LayersFramework): string {
   const text = (d: ShapeDim) => (d === null ? '?' : formatDim(d));
   const keras = framework === 'keras';
-  if (plan.rank === 2) return `The shortcut needs a projection: ${keras ? 'Dense' : 'dense'}(${text(plan.outChannels)}).`;
+  if (plan.rank === 2 || plan.dense) return `The shortcut needs a projection: ${keras ? 'Dense' : 'dense'}(${text(plan.outChannels)}).`;
+  // A change of size that no stride explains comes from the main path's padding or kernel.
+  if (plan.spatialDiffers && plan.stride === null && !plan.strideDescription) return 'No stride explains the change in size: check the padding, kernel and dilation of both paths.';
   const conv = keras ? `Conv${plan.rank - 2}D` : `conv${plan.rank - 2}d`;
-  const stride = plan.stride === null ? '' : plan.stride === 1 ? '' : `, strides ${plan.stridesText && !isConcrete(plan.stride) ? plan.stridesText : text(plan.stride)}`;
+  const stride = plan.strideDescription ? `, strides ${plan.strideDescription}` : '';
   const norm = plan.norm ? `, with ${keras ? 'BatchNormalization' : 'batchNormalization'}` : '';
   return `The shortcut needs a projection: 1x1 ${conv} ${text(plan.inChannels)}→${text(plan.outChannels)}${stride}${norm}.`;
 }
@@ -214,7 +222,7 @@ function mismatchCondition(ob: AddObservation, axes: number[], rank: number, pla
 export function projectionPlan(ob: AddObservation): ProjectionPlan | undefined {
   const { leftShape, rightShape } = ob;
   if (!leftShape || !rightShape || leftShape.length !== rightShape.length) return undefined;
-  const inside = (t: TensorValue) => t.trace.filter((a) => !ob.enclosing || (a.callSpan.start >= ob.enclosing.span.start && a.callSpan.end <= ob.enclosing.span.end));
+  const inside = (t: TensorValue) => t.trace.filter((a) => a.invocation === ob.invocation);
   const leftDepth = inside(ob.left).length;
   const rightDepth = inside(ob.right).length;
   if (leftDepth === rightDepth) return undefined;
@@ -233,14 +241,21 @@ export function projectionPlan(ob: AddObservation): ProjectionPlan | undefined {
   });
   let stride: Dim | null = 1;
   let stridesText: string | undefined;
+  let strideDescription: string | undefined;
   const spatialDiffers = sShape.slice(1, -1).some((d, i) => d === null || mShape[i + 1] === null || !dimEquals(d, mShape[i + 1]!));
   if (spatialDiffers) {
+    stride = null;
     if (strided.length === 1 && !/Pooling/.test(strided[0]!.type)) {
       const s = strided[0]!.params.strides;
-      const first = Array.isArray(s) ? s[0] : s;
-      stride = typeof first === 'number' || (first && typeof first === 'object' && !Array.isArray(first)) ? (first as Dim) : null;
+      const values = (Array.isArray(s) ? s : [s]).map((v) => (typeof v === 'number' || (v && typeof v === 'object' && !Array.isArray(v)) ? (v as Dim) : null));
       stridesText = strided[0]!.argText.get('strides');
+      if (values.every((v) => v !== null && dimEquals(v, values[0]!))) stride = values[0]!;
+      else if (values.every((v) => v !== null)) strideDescription = `(${values.map((v) => formatDim(v!)).join(', ')})`;
     } else stride = concreteRatio(sShape[1] ?? null, mShape[1] ?? null);
+    // The projection only fits when a stride explains the whole change in size.
+    if (stride !== null && !spatialMatchesStride(sShape, mShape, stride)) stride = null;
+    if (stride !== null) strideDescription = stride === 1 ? undefined : stridesText && !isConcrete(stride) ? stridesText : formatDim(stride);
+    if (stride === null && !strideDescription) stridesText = undefined;
   }
   return {
     shortcutIndex,
@@ -253,9 +268,31 @@ export function projectionPlan(ob: AddObservation): ProjectionPlan | undefined {
     stride,
     filtersText: lastChannelLayer?.argText.get(lastChannelLayer.type === 'Dense' ? 'units' : 'filters'),
     stridesText,
-    conv: convs.find((l) => /^Conv\dD$/.test(l.type)) ?? convs[0],
+    strideDescription,
+    spatialDiffers,
+    dense: lastChannelLayer?.type === 'Dense',
+    conv: lastChannelLayer?.type === 'Dense' ? lastChannelLayer : convs.find((l) => /^Conv\dD$/.test(l.type)) ?? convs[0],
     norm: mainLayers.find((l) => l.type === 'BatchNormalization'),
   };
+}
+
+/** A 1x1 convolution with this stride takes the shortcut's spatial size to the main path's (symbolically or for small sizes). */
+function spatialMatchesStride(shortcut: ShapeDim[], main: ShapeDim[], stride: Dim): boolean {
+  for (let i = 1; i < shortcut.length - 1; i++) {
+    const s = shortcut[i];
+    const m = main[i];
+    if (s === null || s === undefined || m === null || m === undefined) return false;
+    const projected = floorDiv(add(s, sub(stride, 1)), stride);
+    if (dimEquals(projected, m)) continue;
+    if (isConcrete(projected) && isConcrete(m)) return false;
+    // Symbolic sizes: equal for the values tried.
+    const symbols = [...symbolsOf(projected), ...symbolsOf(m)];
+    for (const v of [7, 8, 15, 16, 32, 224]) {
+      const env = new Map(symbols.map((n) => [n, /stride|^s$/i.test(n) ? 2 : v]));
+      if (evaluate(projected, env) !== evaluate(m, env)) return false;
+    }
+  }
+  return true;
 }
 
 /** The stride that maps a concrete size onto another (ceil division), if there is one. */

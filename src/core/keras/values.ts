@@ -22,6 +22,8 @@ export interface AppliedLayer {
   layer: BuiltinLayer;
   /** The `.apply(...)` / `layer(...)` call. */
   callSpan: Span;
+  /** The function invocation it ran in: the shortcut is the operand with fewer layers from this call. */
+  invocation: number;
 }
 
 export interface TensorValue {

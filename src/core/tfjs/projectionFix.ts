@@ -12,7 +12,7 @@ export function tfjsProjectionFixes(program: Program, typescript: boolean): (pla
     const ob = plan.observation;
     const operand = ob.operands[plan.shortcutIndex];
     const statement = ob.statement;
-    if (!operand || operand.k !== 'name' || !statement || plan.rank < 3 || plan.rank > 5 || !plan.conv) return [];
+    if (!operand || operand.k !== 'name' || !statement || (!plan.dense && (plan.rank < 3 || plan.rank > 5)) || !plan.conv) return [];
     const text = program.text;
     const line = lineText(text, statement.range.start.line);
     const indent = /^\s*/.exec(line)![0];
@@ -20,18 +20,21 @@ export function tfjsProjectionFixes(program: Program, typescript: boolean): (pla
 
     const filters = plan.filtersText ?? (plan.outChannels !== null && isConcrete(plan.outChannels) ? String(plan.outChannels) : undefined);
     if (!filters) return [];
-    const options = [filters === 'filters' ? 'filters' : `filters: ${filters}`, 'kernelSize: 1'];
-    if (plan.stride !== 1) {
+    const widthKey = plan.dense ? 'units' : 'filters';
+    const options = [filters === widthKey ? widthKey : `${widthKey}: ${filters}`];
+    if (!plan.dense) options.push('kernelSize: 1');
+    if (plan.spatialDiffers && plan.stride === null && !plan.strideDescription) return [];
+    if (plan.spatialDiffers && plan.stride !== 1) {
       const s = plan.stridesText ?? (plan.stride !== null && isConcrete(plan.stride) ? String(plan.stride) : undefined);
       if (!s) return [];
       options.push(s === 'strides' ? 'strides' : `strides: ${s}`);
     }
-    options.push("padding: 'same'");
+    if (!plan.dense) options.push("padding: 'same'");
     const prefix = /^(.*?)\w+$/.exec(plan.conv.calleeText)?.[1] ?? '';
     if (!prefix) return [];
-    const convName = `conv${plan.rank - 2}d`;
+    const convName = plan.dense ? 'dense' : `conv${plan.rank - 2}d`;
     let expression = `${prefix}${convName}({${options.join(', ')}}).apply(${operand.name})`;
-    if (plan.norm) {
+    if (plan.norm && !plan.dense) {
       const normArgs = callArguments(text.slice(plan.norm.span.start, plan.norm.span.end)) ?? '';
       // A copied `name` would clash: TF.js layer names are unique.
       const cleaned = /\bname\s*:/.test(normArgs) ? '' : normArgs;
@@ -44,7 +47,7 @@ export function tfjsProjectionFixes(program: Program, typescript: boolean): (pla
     const declaration = `${indent}const ${name} = ${expression}${cast ? ` as ${cast}` : ''}${semicolon}\n`;
     const channels = plan.inChannels !== null && plan.outChannels !== null ? ` ${formatDim(plan.inChannels)}→${formatDim(plan.outChannels)}` : '';
     return [{
-      title: `Add projection shortcut (1x1 ${convName}${channels}${plan.norm ? ' + batchNormalization' : ''})`,
+      title: `Add projection shortcut (${plan.dense ? `dense${channels}` : `1x1 ${convName}${channels}${plan.norm ? ' + batchNormalization' : ''}`})`,
       edits: [
         { range: { start: lineStart(statement.range.start.line), end: lineStart(statement.range.start.line) }, newText: declaration },
         { range: operand.span.range, newText: name },
