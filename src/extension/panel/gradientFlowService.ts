@@ -188,6 +188,8 @@ export class GradientFlowService implements vscode.Disposable {
     this.loadedFromDisk = true;
     this.show();
     this.sendSnapshot();
+    // What the panel shows is what a reload brings back.
+    await this.save();
     return true;
   }
 
