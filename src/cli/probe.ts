@@ -2,22 +2,28 @@
 // few steps in child processes and prints the gradient-flow profile at init, the loss
 // per variant and the degradation verdict. Ctrl-C stops the children and still writes
 // the partial record.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { planProbe, ProbePlanError, type ProbeOptions } from '../core/probe/plan';
 import type { BackendPreference, ProbeMessage, ShortcutOption } from '../core/probe/protocol';
+import { parseProbeMessage } from '../core/probe/probeMessageValidation';
+import { createProbeRun, ProbeRunState } from '../core/probe/probeRun';
 import { ProbeRecorder, type ProbeRecord } from '../core/probe/record';
+import { renderProbeReportHtml } from '../core/probe/reportHtml';
 import { startProbe } from '../probe-worker/supervisor';
 
 export const probeUsage = `  probe [--depths 20,56] [--steps N | --seconds S] [--width 16] [--input 16]
         [--batch 32] [--optimizer adam|sgd] [--lr X] [--momentum M]
         [--shortcut A|B] [--no-bn] [--plain-only | --residual-only]
         [--seed N] [--backend auto|tensorflow|wasm|cpu] [--parallel N]
-        [--gradient-every K] [--json FILE] [--quiet]
+        [--gradient-every K] [--json FILE] [--html FILE] [--quiet]
       Train plain and residual CIFAR-style networks (depth 6n+2) for a few
       steps on a synthetic task, one child process per variant, and report
       the gradient-flow profile at init, the losses and whether the deeper
-      net degrades. Exit 0 when every variant finished, 1 otherwise.`;
+      net degrades. --json writes the full record (version 1), --html a
+      self-contained report with the panel's charts. Ctrl-C stops the
+      children and still writes both. Exit 0 when every variant finished.`;
 
 export class ProbeUsageError extends Error {}
 
@@ -28,7 +34,7 @@ function numberOption(name: string, value: string | undefined): number | undefin
   return n;
 }
 
-export function parseProbeArgs(args: string[]): { options: Partial<ProbeOptions>; json?: string; parallel?: number; quiet: boolean; help: boolean } {
+export function parseProbeArgs(args: string[]): { options: Partial<ProbeOptions>; json?: string; html?: string; parallel?: number; quiet: boolean; help: boolean } {
   let parsed;
   try {
     parsed = parseArgs({
@@ -53,6 +59,7 @@ export function parseProbeArgs(args: string[]): { options: Partial<ProbeOptions>
         parallel: { type: 'string' },
         'gradient-every': { type: 'string' },
         json: { type: 'string' },
+        html: { type: 'string' },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -100,7 +107,7 @@ export function parseProbeArgs(args: string[]): { options: Partial<ProbeOptions>
   if (v['residual-only']) options.architectures = ['residual'];
   const parallel = numberOption('parallel', v.parallel);
   if (parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1 || parallel > 64)) throw new ProbeUsageError('--parallel must be a whole number from 1 to 64');
-  return { options, ...(v.json !== undefined ? { json: v.json } : {}), ...(parallel !== undefined ? { parallel } : {}), quiet: v.quiet, help: v.help };
+  return { options, ...(v.json !== undefined ? { json: v.json } : {}), ...(v.html !== undefined ? { html: v.html } : {}), ...(parallel !== undefined ? { parallel } : {}), quiet: v.quiet, help: v.help };
 }
 
 const pad = (text: string, width: number): string => (text.length >= width ? text : text + ' '.repeat(width - text.length));
@@ -173,6 +180,10 @@ export async function probeCommand(args: string[], out: NodeJS.WritableStream = 
   const { plan, notes } = planned;
   for (const note of notes) err.write(`note: ${note}\n`);
   const recorder = new ProbeRecorder(plan, notes);
+  // The panel's own run model, for the HTML report: the same charts as in VS Code.
+  const panelRun = new ProbeRunState(createProbeRun(plan));
+  const reportAssets = [join(__dirname, 'webview.js'), join(__dirname, 'webview.css')];
+  if (parsed.html && !reportAssets.every(existsSync)) throw new ProbeUsageError(`--html needs ${reportAssets.join(' and ')} (npm run build)`);
   const log = (line: string): void => {
     if (!parsed.quiet) err.write(line + '\n');
   };
@@ -181,6 +192,8 @@ export async function probeCommand(args: string[], out: NodeJS.WritableStream = 
     ...(parsed.parallel !== undefined ? { maxParallel: parsed.parallel } : {}),
     onMessage: (message) => {
       recorder.add(message);
+      const received = parseProbeMessage(message);
+      if (received.ok) panelRun.apply(received.value);
       const line = progressLine(message, plan.steps, plan.timeBudgetMs > 0);
       if (line) log(line);
     },
@@ -210,6 +223,13 @@ export async function probeCommand(args: string[], out: NodeJS.WritableStream = 
   if (parsed.json) {
     writeFileSync(parsed.json, JSON.stringify(record, null, 2) + '\n');
     err.write(`wrote ${parsed.json}${interrupted ? ' (partial: the probe was stopped)' : ''}\n`);
+  }
+  if (parsed.html) {
+    const allDone = record.variants.every((v) => v.status === 'done');
+    panelRun.end(interrupted ? 'cancelled' : allDone ? 'completed' : 'failed', interrupted ? 'stopped with Ctrl-C' : null);
+    const [scriptText, styleText] = reportAssets.map((file) => readFileSync(file, 'utf8'));
+    writeFileSync(parsed.html, renderProbeReportHtml({ run: panelRun.record, scriptText: scriptText!, styleText: styleText! }));
+    err.write(`wrote ${parsed.html}\n`);
   }
   if (interrupted) return 130;
   return record.variants.every((v) => v.status === 'done') ? 0 : 1;
