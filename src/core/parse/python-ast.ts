@@ -100,3 +100,27 @@ export function stringValue(node: PyNode, source: string): string | undefined {
   const m = /^[rRbBuU]*("""|'''|"|')([\s\S]*)\1$/.exec(raw);
   return m ? m[2] : undefined;
 }
+
+/** The top-level class statement of a module that holds `node`. */
+export function enclosingClass(root: PyNode, node: PyNode): PyNode | undefined {
+  for (const top of root.children) {
+    const def = top.type === 'decorated_definition' && top.fields.definition ? top.fields.definition : top;
+    if (def.type === 'class_definition' && def.startIndex <= node.startIndex && node.endIndex <= def.endIndex) return def;
+  }
+  return undefined;
+}
+
+/** A method defined directly in a class body. */
+export function methodOf(cls: PyNode, name: string): PyNode | undefined {
+  for (const stmt of cls.fields.body?.children ?? []) {
+    const def = stmt.type === 'decorated_definition' && stmt.fields.definition ? stmt.fields.definition : stmt;
+    if (def.type === 'function_definition' && def.fields.name?.text === name) return def;
+  }
+  return undefined;
+}
+
+/** Every node below `node` (itself included), depth first, in source order. */
+export function* walk(node: PyNode): Generator<PyNode> {
+  yield node;
+  for (const c of node.children) yield* walk(c);
+}

@@ -18,6 +18,8 @@ export type SymbolRole = 'batch' | 'spatial' | 'sequence' | 'channels' | 'stride
 export interface PathStep {
   cond: Cond;
   taken: boolean;
+  /** Where the test is (start offset of its condition), for fixes that edit it. */
+  at?: number;
 }
 
 export interface AddObservation {
@@ -124,7 +126,7 @@ export class Interpreter {
   }
 
   /** Chooses a branch for a test. Symbolic tests follow `choices`, so runs can enumerate paths. */
-  decide(truth: Truth): boolean {
+  decide(truth: Truth, at?: PyNode): boolean {
     if (typeof truth === 'boolean') return truth;
     let taken: boolean;
     if (this.decisionIndex < this.choices.length) taken = this.choices[this.decisionIndex]!;
@@ -136,7 +138,7 @@ export class Interpreter {
       this.capped = true;
     }
     this.decisionIndex++;
-    this.path.push({ cond: truth, taken });
+    this.path.push({ cond: truth, taken, ...(at ? { at: at.startIndex } : {}) });
     if (containsOpaque(truth)) this.opaqueTaken++;
     return taken;
   }
@@ -238,12 +240,12 @@ export class Interpreter {
   }
 
   private execIf(node: PyNode, frame: Frame): Signal {
-    if (this.decide(this.truthOf(this.evalExpr(node.fields.condition!, frame), node.fields.condition!))) {
+    if (this.decide(this.truthOf(this.evalExpr(node.fields.condition!, frame), node.fields.condition!), node.fields.condition)) {
       return this.execBlock(node.fields.consequence, frame);
     }
     for (const alt of node.children) {
       if (alt.type === 'elif_clause') {
-        if (this.decide(this.truthOf(this.evalExpr(alt.fields.condition!, frame), alt.fields.condition!))) return this.execBlock(alt.fields.consequence, frame);
+        if (this.decide(this.truthOf(this.evalExpr(alt.fields.condition!, frame), alt.fields.condition!), alt.fields.condition)) return this.execBlock(alt.fields.consequence, frame);
       } else if (alt.type === 'else_clause') {
         return this.execBlock(alt.fields.body, frame);
       }
@@ -473,7 +475,7 @@ export class Interpreter {
       case 'conditional_expression': {
         const [whenTrue, test, whenFalse] = node.children;
         if (!whenTrue || !test || !whenFalse) return unknown;
-        return this.decide(this.truthOf(this.evalExpr(test, frame), test)) ? this.evalExpr(whenTrue, frame) : this.evalExpr(whenFalse, frame);
+        return this.decide(this.truthOf(this.evalExpr(test, frame), test), test) ? this.evalExpr(whenTrue, frame) : this.evalExpr(whenFalse, frame);
       }
       case 'lambda':
         return { t: 'lambda', def: node, closure: frame.scope, file: frame.file };

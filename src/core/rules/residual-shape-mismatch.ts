@@ -3,16 +3,16 @@
 //   warning  the block is only seen with symbolic arguments and some values make them clash.
 // residual-silent-broadcast (./residual-silent-broadcast.ts) takes the legal-but-stretched case.
 import type { Finding, Fix, MismatchKind } from '../diagnostic';
-import { type Dim, evaluate, formatDim, isConcrete, symbolsOf } from '../shapes/dim';
+import { type Dim, dimEquals, evaluate, formatDim, isConcrete, symbolsOf } from '../shapes/dim';
 import { formatCond, not } from '../shapes/condition';
 import { type Shape, type ShapeDim, broadcast, formatShape } from '../shapes/shape';
-import { type PathFact, type SymbolDomainRole, type Witness, clashForEveryInput, findWitness, pathEqualities, substituteShape } from '../shapes/witness';
-import { type PyNode, rangeOf } from '../parse/python-ast';
+import { type PathFact, type SymbolDomainRole, type Witness, clashForEveryInput, domainFor, findWitness, pathEqualities, substituteShape } from '../shapes/witness';
+import { type PyNode, enclosingClass, rangeOf, walk } from '../parse/python-ast';
 import type { AddObservation } from '../pytorch/interpreter';
 import type { InstanceValue } from '../pytorch/values';
 import type { PyTorchRunResult } from '../pytorch/checker';
 import { silentBroadcastFinding, stretchedNonBatchAxes } from './residual-silent-broadcast';
-import { projectionFixes, type MismatchFacts } from './projection-fix';
+import { projectionFixes, type MismatchFacts, type ProjectionPlan } from './projection-fix';
 
 export const residualShapeMismatchRule = 'residual-shape-mismatch';
 
@@ -47,15 +47,6 @@ function hasParamSymbols(obs: AddObservation, roles: ReadonlyMap<string, SymbolD
   for (const shape of [obs.left, obs.right]) for (const d of shape ?? []) if (d !== null) symbolsOf(d, symbols);
   for (const step of obs.path) if (step.cond.kind === 'cmp') { symbolsOf(step.cond.left, symbols); symbolsOf(step.cond.right, symbols); }
   return [...symbols].some((s) => (roles.get(s) ?? 'param') === 'param');
-}
-
-/** The class statement that lexically holds a node. */
-function enclosingClass(root: PyNode, node: PyNode): PyNode | undefined {
-  for (const top of root.children) {
-    const def = top.type === 'decorated_definition' && top.fields.definition ? top.fields.definition : top;
-    if (def.type === 'class_definition' && def.startIndex <= node.startIndex && node.endIndex <= def.endIndex) return def;
-  }
-  return undefined;
 }
 
 export function decideResidualSites(run: PyTorchRunResult, text: string): Finding[] {
@@ -254,12 +245,87 @@ function symbolicFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clas
   };
 }
 
-function safeFixes(obs: AddObservation, facts: MismatchFacts, run: PyTorchRunResult, cls: ClassFacts | undefined, text: string): Fix[] {
+function safeFixes(obs: AddObservation, _facts: MismatchFacts, run: PyTorchRunResult, _cls: ClassFacts | undefined, text: string): Fix[] {
   try {
-    return projectionFixes(obs, facts, run, cls, text);
+    return projectionFixes(projectionPlan(obs, run, text));
   } catch {
     return []; // a fix we cannot build is left out, never half-built
   }
+}
+
+/**
+ * What the projection must be, in the block constructor's parameters: taken from the
+ * symbolic run of the block at the same addition, where the dims are expressions in them.
+ */
+export function projectionPlan(obs: AddObservation, run: PyTorchRunResult, text: string): ProjectionPlan | undefined {
+  const classNode = enclosingClass(run.main.root, obs.site);
+  if (!classNode) return undefined;
+  let chosen: { obs: AddObservation; decision: Extract<Decision, { kind: 'clash' }> } | undefined;
+  for (const candidate of run.symbolic) {
+    if (candidate.site.startIndex !== obs.site.startIndex) continue;
+    const decision = decideObservation(candidate, run.roles, 'symbolic');
+    if (decision.kind === 'clash') {
+      chosen = { obs: candidate, decision };
+      break;
+    }
+  }
+  if (!chosen) return undefined;
+  if (insideLoop(classNode, obs.site)) return undefined; // one attribute cannot serve every iteration
+  const { witness } = chosen.decision;
+  // The projection must be right on every path, so it is written from the dims before
+  // the failing path's equalities (`stride == 1`) were substituted.
+  const left = chosen.obs.left!;
+  const right = chosen.obs.right!;
+  const rank = Math.max(left.length, right.length);
+  const side = identitySide(chosen.obs);
+  const identity = side === 'left' ? left : right;
+  const main = side === 'left' ? right : left;
+  const source = !chosen.obs.identityIsBranch && chosen.obs.blockInput && chosen.obs.blockInput.length === rank ? chosen.obs.blockInput : identity;
+  const c = channelAxis(chosen.obs, rank);
+  const inDim = c >= 0 ? aligned(source, rank, c) : undefined;
+  const outDim = c >= 0 ? aligned(main, rank, c) : undefined;
+  const paramsOnly = (d: ShapeDim | undefined): d is Dim => d !== null && d !== undefined && [...symbolsOf(d)].every((s) => (run.roles.get(s) ?? 'param') === 'param');
+  if (!paramsOnly(inDim) || !paramsOnly(outDim)) return undefined;
+  const conditionParts: string[] = [];
+  let strideExpr: string | undefined;
+  let alwaysSpatial = false;
+  for (let axis = 0; axis < rank; axis++) {
+    if (axis === c || axis === 0) continue;
+    const i = aligned(source, rank, axis);
+    const m = aligned(main, rank, axis);
+    if (i == null || m == null || dimEquals(i, m)) continue;
+    const strideSymbol = strideLikeSymbol(i, m, run.roles, true);
+    if (strideSymbol) strideExpr = strideSymbol;
+    else {
+      const inSize = evaluate(i, witness.assignment);
+      const outSize = evaluate(m, witness.assignment);
+      const ratio = Math.round(inSize / outSize);
+      if (!(outSize > 0 && ratio >= 2 && Math.ceil(inSize / ratio) === outSize)) return undefined;
+      strideExpr = String(ratio);
+      alwaysSpatial = true;
+    }
+  }
+  if (strideExpr && !alwaysSpatial) conditionParts.push(`${strideExpr} != 1`);
+  let alwaysChannels = false;
+  if (!dimEquals(inDim, outDim)) {
+    conditionParts.push(`${formatDim(inDim)} != ${formatDim(outDim)}`);
+    // `dim != dim * 4` holds for every width: write the projection without a test.
+    alwaysChannels = !canBeEqual(inDim, outDim, run.roles);
+  }
+  return {
+    site: obs.site,
+    classNode,
+    text,
+    identitySide: side,
+    rank,
+    layout: chosen.obs.leftLayout ?? chosen.obs.rightLayout ?? 'channels-first',
+    inExpr: formatDim(inDim),
+    outExpr: formatDim(outDim),
+    strideExpr,
+    conditionParts: alwaysSpatial || alwaysChannels ? [] : conditionParts,
+    path: chosen.obs.path,
+    channelsUp: evaluate(outDim, witness.assignment) > evaluate(inDim, witness.assignment),
+  };
 }
 
 /** "when `stride != 1` or `in_planes != planes`", from the clashing axes and the path. */
@@ -288,8 +354,33 @@ export function conditionText(obs: AddObservation, d: Extract<Decision, { kind: 
   return text;
 }
 
-/** A parameter whose value 1 makes two spatial sizes equal for every input size tried: the stride. */
-function strideLikeSymbol(a: Dim, b: Dim, roles: ReadonlyMap<string, SymbolDomainRole>): string | undefined {
+function canBeEqual(a: Dim, b: Dim, roles: ReadonlyMap<string, SymbolDomainRole>): boolean {
+  const symbols = [...new Set([...symbolsOf(a), ...symbolsOf(b)])];
+  const domains = symbols.map((s) => domainFor(s, roles.get(s) ?? 'param', false));
+  const env = new Map<string, number>();
+  const tryAll = (i: number): boolean => {
+    if (i === symbols.length) return evaluate(a, env) === evaluate(b, env);
+    for (const v of domains[i]!) {
+      env.set(symbols[i]!, v);
+      if (tryAll(i + 1)) return true;
+    }
+    return false;
+  };
+  return symbols.length <= 4 ? tryAll(0) : true;
+}
+
+function insideLoop(classNode: PyNode, site: PyNode): boolean {
+  for (const node of walk(classNode)) {
+    if ((node.type === 'for_statement' || node.type === 'while_statement') && node.startIndex <= site.startIndex && site.endIndex <= node.endIndex) return true;
+  }
+  return false;
+}
+
+/**
+ * A parameter whose value 1 makes two spatial sizes equal for every input size tried: the
+ * stride. `strict` also asks that `b` is `a` divided by it, rounded up, as a strided conv gives.
+ */
+function strideLikeSymbol(a: Dim, b: Dim, roles: ReadonlyMap<string, SymbolDomainRole>, strict = false): string | undefined {
   const symbols = new Set<string>();
   symbolsOf(a, symbols);
   symbolsOf(b, symbols);
@@ -301,6 +392,12 @@ function strideLikeSymbol(a: Dim, b: Dim, roles: ReadonlyMap<string, SymbolDomai
     const env = new Map<string, number>(others.map((s) => [s, size]));
     env.set(p, 1);
     if (evaluate(a, env) !== evaluate(b, env)) return undefined;
+    if (strict) {
+      for (const stride of [2, 3]) {
+        env.set(p, stride);
+        if (evaluate(b, env) !== Math.ceil(evaluate(a, env) / stride)) return undefined;
+      }
+    }
   }
   return p;
 }

@@ -125,7 +125,11 @@ function search(left: ShapeDim[], right: ShapeDim[], path: readonly PathFact[], 
   let agreed = false;
   // In 'every' mode a feasible assignment without a clash ends the search.
   const test = (): Witness | undefined => {
-    for (const fact of path) if (evaluateCond(fact.cond, env) !== fact.taken) return undefined;
+    // An opaque test (`downsample is None`) can go either way.
+    for (const fact of path) {
+      const holds = evaluateCond(fact.cond, env);
+      if (holds !== undefined && holds !== fact.taken) return undefined;
+    }
     const axes = clashingAxes(evaluateShape(left, env), evaluateShape(right, env));
     if (axes === undefined) return undefined;
     feasible++;
