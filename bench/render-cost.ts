@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { launchChromium, openPanel, startPanelServer } from '../test/webview/support/panelBrowser';
 
 interface Cost {
+  snapshot: string;
   layers: number;
   variants: number;
   updates: number;
@@ -22,21 +23,24 @@ async function main(): Promise<void> {
   const browser = await launchChromium();
   try {
     const panel = await openPanel(browser, `${server.origin}/panel.html`, { theme: 'dark', width: 1100, height: 900 });
-    const run = (layers: number, variants: number): Promise<Cost> =>
+    const run = (layers: number, variants: number, snapshot: 'init' | 'latest'): Promise<Cost> =>
       panel.page.evaluate(
-        ([l, v, u]) => (globalThis as unknown as { residualLensPanel: { benchmarkRender(l: number, v: number, u: number): Cost } }).residualLensPanel.benchmarkRender(l!, v!, u!),
-        [layers, variants, updates],
+        ([l, v, u, s]) =>
+          (globalThis as unknown as { residualLensPanel: { benchmarkRender(l: number, v: number, u: number, s: string): Cost } }).residualLensPanel.benchmarkRender(l as number, v as number, u as number, s as string),
+        [layers, variants, updates, snapshot] as const,
       );
-    await run(20, 2); // warm-up: JIT and fonts
-    for (const [layers, variants] of [
-      [20, 4],
-      [56, 4],
-      [110, 4],
-    ] as const) {
-      const cost = await run(layers, variants);
-      console.log(
-        `${String(layers).padStart(3)} layers x ${variants} variants, ${cost.updates} updates: median ${cost.medianMs.toFixed(2)} ms, p95 ${cost.p95Ms.toFixed(2)} ms, max ${cost.maxMs.toFixed(2)} ms${layers === 56 ? '   (target < 16 ms)' : ''}`,
-      );
+    await run(20, 2, 'latest'); // warm-up: JIT and fonts
+    for (const snapshot of ['latest', 'init'] as const) {
+      for (const [layers, variants] of [
+        [20, 4],
+        [56, 4],
+        [110, 4],
+      ] as const) {
+        const cost = await run(layers, variants, snapshot);
+        console.log(
+          `${String(layers).padStart(3)} layers x ${variants} variants, gradients at ${snapshot.padEnd(6)}, ${cost.updates} updates: median ${cost.medianMs.toFixed(2)} ms, p95 ${cost.p95Ms.toFixed(2)} ms, max ${cost.maxMs.toFixed(2)} ms${layers === 56 ? '   (target < 16 ms)' : ''}`,
+        );
+      }
     }
   } finally {
     await browser.close();

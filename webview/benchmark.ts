@@ -6,6 +6,7 @@ import type { ProbeLayer } from '../src/core/probe/protocol';
 import type { GradientFlowPage } from './panel';
 
 export interface RenderCost {
+  snapshot: 'init' | 'latest';
   layers: number;
   variants: number;
   updates: number;
@@ -24,7 +25,8 @@ function syntheticLayers(count: number, residual: boolean): ProbeLayer[] {
   }));
 }
 
-export function benchmarkRender(page: GradientFlowPage, layers = 56, variants = 4, updates = 60, warmupSteps = 200): RenderCost {
+/** `snapshot` 'latest' redraws the gradient chart on every update too (the costlier view). */
+export function benchmarkRender(page: GradientFlowPage, layers = 56, variants = 4, updates = 60, snapshot: 'init' | 'latest' = 'latest', warmupSteps = 200): RenderCost {
   const ids = Array.from({ length: variants }, (_, i) => `${i % 2 ? 'residual' : 'plain'}-${layers}-${Math.floor(i / 2)}`);
   const run = createProbeRun(null);
   const gradients = (id: string, step: number, v: number): ReceivedProbeMessage => {
@@ -37,7 +39,7 @@ export function benchmarkRender(page: GradientFlowPage, layers = 56, variants = 
     for (let step = 0; step < warmupSteps; step++) run.messages.push({ type: 'step', variant: id, step, loss: 2.3 * Math.exp(-step / 100) + v * 0.1, accuracy: Math.min(1, step / warmupSteps), ms: 30 });
     run.messages.push(gradients(id, 0, v));
   });
-  return page.withTemporaryRun(run, { hiddenVariants: [], logScale: true, smoothing: 0.6, gradientSnapshot: 'latest' }, (state) => {
+  return page.withTemporaryRun(run, { hiddenVariants: [], logScale: true, smoothing: 0.6, gradientSnapshot: snapshot }, (state) => {
     page.renderNow();
     const times: number[] = [];
     for (let u = 0; u < updates; u++) {
@@ -54,6 +56,6 @@ export function benchmarkRender(page: GradientFlowPage, layers = 56, variants = 
     }
     times.sort((a, b) => a - b);
     const at = (q: number): number => times[Math.min(times.length - 1, Math.floor(q * times.length))]!;
-    return { layers, variants, updates, medianMs: at(0.5), p95Ms: at(0.95), maxMs: times[times.length - 1]! };
+    return { snapshot, layers, variants, updates, medianMs: at(0.5), p95Ms: at(0.95), maxMs: times[times.length - 1]! };
   });
 }

@@ -148,8 +148,24 @@ function formatTick(value: number, log: boolean, ticks: { value: number }[]): st
   return mantissa === 1 ? `1e${exponent}` : `${mantissa}e${exponent}`;
 }
 
+const identities = new WeakMap<object, number>();
+let nextIdentity = 1;
+
+/** A number per object: tells a new run's data from an old one with the same shape. */
+function identity(value: object | null | undefined): number {
+  if (!value) return 0;
+  let id = identities.get(value);
+  if (id === undefined) {
+    id = nextIdentity++;
+    identities.set(value, id);
+  }
+  return id;
+}
+
 export class ProbeCharts {
   private readonly charts = new Map<ChartName, LineChart>();
+  /** What each chart was last drawn from; an unchanged chart is not redrawn. */
+  private readonly signatures = new Map<ChartName, string>();
   private theme: ChartTheme;
   /** Layer names by variant, for tooltips. */
   private layerNames = new Map<string, Map<number, string>>();
@@ -172,6 +188,7 @@ export class ProbeCharts {
 
   setTheme(theme: ChartTheme, view: PanelViewOptions): void {
     this.theme = theme;
+    this.signatures.clear();
     for (const [name, chart] of this.charts) {
       chart.options = this.options(name, name === 'gradient' ? view.logScale : false);
       chart.update('none');
@@ -259,31 +276,46 @@ export class ProbeCharts {
     };
   }
 
+  /**
+   * Redraws the charts whose inputs changed since the last call: during training with
+   * the init snapshot shown, only the loss and accuracy charts move.
+   */
   update(variants: PlottedVariant[], view: PanelViewOptions): void {
     this.layerNames = new Map(variants.map((p) => [p.variant.id, new Map(p.variant.layers.map((l) => [l.index, l.name]))]));
+    const look = variants.map((p) => `${identity(p.variant)}:${p.visible}:${p.color}:${p.dashed}:${p.variant.label}:${p.variant.status}`).join('|') + `|${this.theme.highContrast}`;
+    const changed = (name: ChartName, signature: string): boolean => {
+      const full = `${look}#${signature}`;
+      if (this.signatures.get(name) === full) return false;
+      this.signatures.set(name, full);
+      return true;
+    };
+    const snapshotOf = (v: VariantResult) => (view.gradientSnapshot === 'init' ? v.gradientInit : (v.gradientLatest ?? v.gradientInit));
+
     const gradient = this.chart('gradient');
     const wantLog = view.logScale;
-    const isLog = (gradient.options.scales?.y as { type?: string } | undefined)?.type === 'logarithmic';
-    if (wantLog !== isLog) gradient.options = this.options('gradient', wantLog);
+    if (changed('gradient', `${wantLog}:${view.gradientSnapshot}:${variants.map((p) => identity(snapshotOf(p.variant))).join(',')}`)) {
+      const isLog = (gradient.options.scales?.y as { type?: string } | undefined)?.type === 'logarithmic';
+      if (wantLog !== isLog) gradient.options = this.options('gradient', wantLog);
+      gradient.data.datasets = variants.map((p) => {
+        const norms = snapshotOf(p.variant)?.gradNorms ?? [];
+        const points = weightLayerIndices(p.variant)
+          .filter((i) => i < norms.length)
+          .map((i) => {
+            const y = norms[i] ?? null;
+            return { x: i, y: y !== null && (!wantLog || y > 0) ? y : null };
+          });
+        return this.dataset(p, points, view.gradientSnapshot === 'latest');
+      });
+      residualMarks.set(
+        gradient,
+        variants
+          .filter((p) => p.visible && p.variant.spec?.architecture !== 'plain')
+          .flatMap((p) => p.variant.layers.filter((l) => l.residualAddAfter).map((l) => ({ x: l.index + 0.5, color: withAlpha(p.color, this.theme.highContrast ? 0.9 : 0.45) }))),
+      );
+      gradient.update('none');
+    }
 
-    gradient.data.datasets = variants.map((p) => {
-      const snapshot = view.gradientSnapshot === 'init' ? p.variant.gradientInit : (p.variant.gradientLatest ?? p.variant.gradientInit);
-      const norms = snapshot?.gradNorms ?? [];
-      const points = weightLayerIndices(p.variant)
-        .filter((i) => i < norms.length)
-        .map((i) => {
-          const y = norms[i] ?? null;
-          return { x: i, y: y !== null && (!wantLog || y > 0) ? y : null };
-        });
-      return this.dataset(p, points, view.gradientSnapshot === 'latest');
-    });
-    residualMarks.set(
-      gradient,
-      variants
-        .filter((p) => p.visible && p.variant.spec?.architecture !== 'plain')
-        .flatMap((p) => p.variant.layers.filter((l) => l.residualAddAfter).map((l) => ({ x: l.index + 0.5, color: withAlpha(p.color, this.theme.highContrast ? 0.9 : 0.45) }))),
-    );
-
+    const stepsSignature = `${view.smoothing}:${variants.map((p) => p.variant.steps.length).join(',')}`;
     const stepSeries = (pick: (v: VariantResult) => (number | null)[]) =>
       variants.map((p) => {
         const values = smooth(pick(p.variant), view.smoothing);
@@ -293,18 +325,25 @@ export class ProbeCharts {
           true,
         );
       });
-    this.chart('loss').data.datasets = stepSeries((v) => v.loss);
-    this.chart('accuracy').data.datasets = stepSeries((v) => v.accuracy);
-
-    this.chart('activation').data.datasets = variants.map((p) => {
-      const stds = p.variant.activationInit?.stds ?? [];
-      return this.dataset(
-        p,
-        stds.map((y, i) => ({ x: i, y })),
-        false,
-      );
-    });
-    for (const chart of this.charts.values()) chart.update('none');
+    if (changed('loss', stepsSignature)) {
+      this.chart('loss').data.datasets = stepSeries((v) => v.loss);
+      this.chart('loss').update('none');
+    }
+    if (changed('accuracy', stepsSignature)) {
+      this.chart('accuracy').data.datasets = stepSeries((v) => v.accuracy);
+      this.chart('accuracy').update('none');
+    }
+    if (changed('activation', variants.map((p) => identity(p.variant.activationInit)).join(','))) {
+      this.chart('activation').data.datasets = variants.map((p) => {
+        const stds = p.variant.activationInit?.stds ?? [];
+        return this.dataset(
+          p,
+          stds.map((y, i) => ({ x: i, y })),
+          false,
+        );
+      });
+      this.chart('activation').update('none');
+    }
   }
 
   /** Every chart stacked on the theme background, titled, under a legend: what "Export PNG" saves. */

@@ -16,7 +16,7 @@ Object.assign(window, {
   residualLensPanel: {
     page,
     inspectChart: (name: Parameters<GradientFlowPage['inspectChart']>[0]) => page.inspectChart(name),
-    benchmarkRender: (layers?: number, variants?: number, updates?: number) => benchmarkRender(page, layers, variants, updates),
+    benchmarkRender: (layers?: number, variants?: number, updates?: number, snapshot?: 'init' | 'latest') => benchmarkRender(page, layers, variants, updates, snapshot),
     get renderCount() {
       return page.renderCount;
     },
