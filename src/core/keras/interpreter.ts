@@ -517,6 +517,12 @@ class LayersInterpreter {
       return opaque;
     }
     if (a.t === 'str' || b.t === 'str') return op === '==' ? false : op === '!=' ? true : opaque;
+    if ((a.t === 'float' || b.t === 'float') && ['==', '!=', '<', '<=', '>', '>='].includes(op)) {
+      const x = a.t === 'float' ? a.v : a.t === 'int' && isConcrete(a.v) ? a.v : undefined;
+      const y = b.t === 'float' ? b.v : b.t === 'int' && isConcrete(b.v) ? b.v : undefined;
+      if (x === undefined || y === undefined) return opaque;
+      return compare(op as CompareOp, x, y);
+    }
     const da = this.toDim(a);
     const db = this.toDim(b);
     if (da === undefined || db === undefined || !['==', '!=', '<', '<=', '>', '>='].includes(op)) return opaque;
@@ -980,6 +986,9 @@ class LayersInterpreter {
     if (!type) return { t: 'layer', layer: { kind: 'opaque' } };
     const keywords = new Map<string, Value>();
     for (const [k, v] of options) keywords.set(snakeCase(k), v);
+    // tfjs-layers computes 'causal' output lengths as 'valid' (conv_utils.convOutputLength), unlike Keras.
+    const padding = keywords.get('padding');
+    if (padding?.t === 'str' && padding.v === 'causal') keywords.set('padding', { t: 'str', v: 'valid' });
     return { t: 'layer', layer: this.createLayer(type, [], keywords, call) };
   }
 
@@ -1079,7 +1088,8 @@ class LayersInterpreter {
     const dims = fromBatchShape ? source.items.slice(1) : source.items;
     const rank = dims.length;
     const spatial = spatialNames(rank - 1);
-    const shape: ShapeDim[] = [symbol('batch')];
+    const batch = fromBatchShape ? source.items[0] : undefined;
+    const shape: ShapeDim[] = [batch?.t === 'int' ? batch.v : symbol('batch')];
     dims.forEach((d, i) => {
       if (d.t === 'int') shape.push(d.v);
       // None: any size the caller feeds, a symbol.

@@ -254,7 +254,7 @@ export function projectionPlan(ob: AddObservation): ProjectionPlan | undefined {
     } else stride = concreteRatio(sShape[1] ?? null, mShape[1] ?? null);
     // The projection only fits when a stride explains the whole change in size.
     if (stride !== null && !spatialMatchesStride(sShape, mShape, stride)) stride = null;
-    if (stride !== null) strideDescription = stride === 1 ? undefined : stridesText && !isConcrete(stride) ? stridesText : formatDim(stride);
+    if (stride !== null) strideDescription = stride === 1 ? undefined : stridesText && !isConcrete(stride) ? `\`${stridesText}\`` : formatDim(stride);
     if (stride === null && !strideDescription) stridesText = undefined;
   }
   return {

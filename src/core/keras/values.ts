@@ -4,7 +4,7 @@ import type { Dim } from '../shapes/dim';
 import type { Truth } from '../shapes/condition';
 import type { Shape } from '../shapes/shape';
 import type { LayerParams } from '../shapes/layers';
-import type { Expr, FunctionDef, Span, Stmt } from './syntax';
+import type { FunctionDef, Span } from './syntax';
 
 /** Shared by every alias of one tensor: a helper's input gets its rank from its first layer. */
 export interface ShapeCell {
@@ -93,11 +93,7 @@ export class Scope {
   constructor(readonly parent?: Scope) {}
 
   lookup(name: string): Value | undefined {
-    for (let s: Scope | undefined = this; s; s = s.parent) {
-      const v = s.vars.get(name);
-      if (v !== undefined) return v;
-    }
-    return undefined;
+    return this.vars.get(name) ?? this.parent?.lookup(name);
   }
 }
 
@@ -107,11 +103,4 @@ export function intValue(v: Dim): Value {
 
 export function tensorOf(shape: Shape, trace: AppliedLayer[] = []): TensorValue {
   return { t: 'tensor', cell: { shape, lazy: false, suffix: '' }, trace };
-}
-
-/** A function body as the interpreter walks it. */
-export interface Callable {
-  def: FunctionDef;
-  body: Stmt[];
-  expressionBody?: Expr;
 }

@@ -52,7 +52,11 @@ class ScriptConverter {
         for (const d of named(node)) {
           if (d.type !== 'variable_declarator') continue;
           const value = d.childForFieldName('value');
-          out.push({ k: 'assign', targets: [this.target(d.childForFieldName('name'))], value: value ? this.expr(value) : { k: 'none', span: spanOf(d) }, declaration, span });
+          const converted: Expr = value ? this.expr(value) : { k: 'none', span: spanOf(d) };
+          // `const block = (x) => ...`: the function is called by the variable's name in messages.
+          const name = d.childForFieldName('name');
+          if (converted.k === 'lambda' && name?.type === 'identifier' && converted.def.name === '<anonymous>') converted.def.name = name.text;
+          out.push({ k: 'assign', targets: [this.target(name)], value: converted, declaration, span });
         }
         return out;
       }
