@@ -40,6 +40,36 @@ interface ResidualMark {
 
 const residualMarks = new WeakMap<Chart, ResidualMark[]>();
 
+const chanceLines = new WeakMap<Chart, number>();
+
+/** The loss of a uniform guess, dashed across the loss chart: a net on it has learned nothing. */
+const chanceLinePlugin: Plugin<'line'> = {
+  id: 'chanceLine',
+  beforeDatasetsDraw(chart) {
+    const chance = chanceLines.get(chart);
+    const y = chart.scales.y;
+    if (chance === undefined || !y || chance < y.min || chance > y.max) return;
+    const { ctx, chartArea } = chart;
+    const py = y.getPixelForValue(chance);
+    const color = String(chart.options.color ?? '#888');
+    ctx.save();
+    ctx.strokeStyle = withAlpha(color, 0.55);
+    ctx.setLineDash([3, 3]);
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(chartArea.left, py);
+    ctx.lineTo(chartArea.right, py);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.fillStyle = withAlpha(color, 0.8);
+    ctx.font = `${Math.max(10, (chart.options.font?.size ?? 12) - 1)}px ${chart.options.font?.family ?? 'sans-serif'}`;
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'bottom';
+    ctx.fillText(`chance ${chance.toFixed(2)}`, chartArea.right - 4, py - 2);
+    ctx.restore();
+  },
+};
+
 /** Draws each dataset's end marker over its last point (cheaper than per-point options). */
 const endMarkersPlugin: Plugin<'line'> = {
   id: 'endMarkers',
@@ -173,7 +203,7 @@ export class ProbeCharts {
   constructor(canvases: Record<ChartName, HTMLCanvasElement>, theme: ChartTheme) {
     this.theme = theme;
     for (const [name, canvas] of Object.entries(canvases) as [ChartName, HTMLCanvasElement][]) {
-      const chart = new Chart<'line', Point[]>(canvas, { type: 'line', data: { datasets: [] }, options: this.options(name, true), plugins: name === 'gradient' ? [residualMarksPlugin, endMarkersPlugin] : [endMarkersPlugin] });
+      const chart = new Chart<'line', Point[]>(canvas, { type: 'line', data: { datasets: [] }, options: this.options(name, true), plugins: name === 'gradient' ? [residualMarksPlugin, endMarkersPlugin] : name === 'loss' ? [chanceLinePlugin, endMarkersPlugin] : [endMarkersPlugin] });
       this.charts.set(name, chart);
     }
   }
@@ -280,7 +310,10 @@ export class ProbeCharts {
    * Redraws the charts whose inputs changed since the last call: during training with
    * the init snapshot shown, only the loss and accuracy charts move.
    */
-  update(variants: PlottedVariant[], view: PanelViewOptions): void {
+  update(variants: PlottedVariant[], view: PanelViewOptions, chanceLoss: number | null = null): void {
+    const lossChart = this.chart('loss');
+    if (chanceLoss === null) chanceLines.delete(lossChart);
+    else chanceLines.set(lossChart, chanceLoss);
     this.layerNames = new Map(variants.map((p) => [p.variant.id, new Map(p.variant.layers.map((l) => [l.index, l.name]))]));
     const look = variants.map((p) => `${identity(p.variant)}:${p.visible}:${p.color}:${p.dashed}:${p.variant.label}:${p.variant.status}`).join('|') + `|${this.theme.highContrast}`;
     const changed = (name: ChartName, signature: string): boolean => {
@@ -315,7 +348,7 @@ export class ProbeCharts {
       gradient.update('none');
     }
 
-    const stepsSignature = `${view.smoothing}:${variants.map((p) => p.variant.steps.length).join(',')}`;
+    const stepsSignature = `${view.smoothing}:${chanceLoss}:${variants.map((p) => p.variant.steps.length).join(',')}`;
     const stepSeries = (pick: (v: VariantResult) => (number | null)[]) =>
       variants.map((p) => {
         const values = smooth(pick(p.variant), view.smoothing);

@@ -1,6 +1,7 @@
 // The gradient-flow page: builds its DOM once, folds incoming probe messages into a
 // ProbeRunState and redraws at most ten times a second however fast steps arrive.
 import { defaultViewOptions, parseHostToPanelMessage, parsePanelState, type HostToPanelMessage, type PanelPersistedState, type PanelViewOptions } from '../src/core/probe/panelProtocol';
+import { chanceLoss } from '../src/core/probe/metrics';
 import type { ReceivedProbeMessage } from '../src/core/probe/probeMessageValidation';
 import { ProbeRunState, createProbeRun, type ProbeRunRecord, type VariantResult } from '../src/core/probe/probeRun';
 import { composeVerdict, formatCount, formatNumber, probeRunToCsv, summaryRow } from '../src/core/probe/probeSummary';
@@ -21,7 +22,7 @@ const chartTitles: Record<ChartName, string> = {
 
 const chartHints: Record<ChartName, string> = {
   gradient: 'Gradient L2 norm of each weight layer. Dotted verticals (ticks at the bottom for deep nets): residual additions.',
-  loss: 'Per step, smoothed as set above.',
+  loss: 'Per step, smoothed as set above. Dotted: the loss of a uniform guess (chance).',
   accuracy: 'Per step, on the training batch.',
   activation: 'Standard deviation of each layer’s output for the first batch.',
 };
@@ -414,7 +415,7 @@ export class GradientFlowPage {
 
     const plotted = this.plotted();
     this.renderToggles(plotted);
-    this.charts.update(plotted, this.view);
+    this.charts.update(plotted, this.view, chanceLoss(state.record.plan?.classes ?? 10));
     this.ui.verdict.textContent = composeVerdict(state);
     this.renderNotes(state.variants);
     this.renderGrid(state.variants);
@@ -490,6 +491,7 @@ export class GradientFlowPage {
         if (failure.code === 'stopped') return { kind: 'partial', text: `◆ ${v.label}: partial curve, ${failure.message}` };
         return { kind: 'failed', text: `◆ ${v.label} failed${at} (${failure.code}): ${failure.message}. Its curves are partial.` };
       });
+    for (const text of new Set(variants.flatMap((v) => v.notes))) notes.push({ kind: 'info', text: `ℹ ${text}` });
     const key = notes.map((n) => n.text).join('\n');
     if (this.ui.notes.dataset.key === key) return;
     this.ui.notes.dataset.key = key;

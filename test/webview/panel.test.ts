@@ -160,6 +160,7 @@ describe('gradient-flow panel in Chromium', () => {
     assert.match(verdict, /ResNet paper/);
     assert.match(verdict, /not explained by vanishing gradients/);
     assert.match(await panel.page.locator('.status').innerText(), /^Completed: 4 variants, 30 steps/);
+    assert.match(await panel.page.locator('.note-info').innerText(), /native TensorFlow .* is not installed/, "the worker's backend note is shown");
 
     const saved = (await panel.savedState()) as { version: number; run: { messages: unknown[]; outcome: string } };
     assert.equal(saved.version, 1);

@@ -41,6 +41,8 @@ export interface VariantResult {
   device: string | null;
   params: number | null;
   layers: ProbeLayer[];
+  /** What the worker said about its backend (fallbacks taken, depth rounding). */
+  notes: string[];
   steps: number[];
   loss: (number | null)[];
   accuracy: (number | null)[];
@@ -68,6 +70,7 @@ function emptyVariant(id: string, spec: VariantSpec | null): VariantResult {
     device: null,
     params: null,
     layers: [],
+    notes: [],
     steps: [],
     loss: [],
     accuracy: [],
@@ -123,6 +126,7 @@ export class ProbeRunState {
         v.device = message.device;
         v.params = message.params;
         v.layers = message.layers;
+        v.notes = message.notes ?? [];
         if (!finished(v.status)) v.status = 'running';
         break;
       case 'step':
