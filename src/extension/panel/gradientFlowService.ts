@@ -55,7 +55,6 @@ export class GradientFlowService implements vscode.Disposable {
 
   /** Starts showing a new run, opening the panel beside the editor. */
   beginRun(plan: ProbePlan | null): void {
-    this.batcher.clear();
     this.run = new ProbeRunState(createProbeRun(plan));
     this.loadedFromDisk = true;
     this.show();
@@ -129,11 +128,12 @@ export class GradientFlowService implements vscode.Disposable {
 
   private async onPanelReady(): Promise<void> {
     if (!this.run && !this.loadedFromDisk) await this.loadLastRun();
-    this.batcher.clear();
     this.sendSnapshot();
   }
 
+  /** The whole run replaces what the page shows; batched messages it already contains are dropped. */
   private sendSnapshot(): void {
+    this.batcher.clear();
     if (this.run) this.panel?.post({ type: 'load', run: this.run.record });
     this.sendControls();
   }

@@ -186,24 +186,34 @@ class DepthProbeController implements vscode.Disposable {
     updateStatus();
     this.statusItem.show();
 
-    const run = startProbe({
-      plan,
-      onMessage: (message) => {
-        this.panel.postProbeMessage(message);
-        let increment = 0;
-        if (message.type === 'step') {
-          latestStep.set(message.variant, message.step);
-          doneSteps++;
-          increment = 100 / totalSteps;
-        } else if (message.type === 'done' || message.type === 'error') {
-          ended.add(message.variant);
-          if (message.type === 'error') this.log.warn(`probe: ${message.variant}: ${message.code}: ${message.message}`);
-        }
-        const text = updateStatus();
-        report?.(text, increment);
-      },
-      onLog: (variant, line) => this.log.debug(`probe ${variant}: ${line}`),
-    });
+    let run: ProbeRun;
+    try {
+      run = startProbe({
+        plan,
+        onMessage: (message) => {
+          this.panel.postProbeMessage(message);
+          let increment = 0;
+          if (message.type === 'step') {
+            latestStep.set(message.variant, message.step);
+            doneSteps++;
+            increment = 100 / totalSteps;
+          } else if (message.type === 'done' || message.type === 'error') {
+            ended.add(message.variant);
+            if (message.type === 'error') this.log.warn(`probe: ${message.variant}: ${message.code}: ${message.message}`);
+          }
+          const text = updateStatus();
+          report?.(text, increment);
+        },
+        onLog: (variant, line) => this.log.debug(`probe ${variant}: ${line}`),
+      });
+    } catch (err) {
+      // No child could be started (e.g. the worker bundle is missing): say so, keep nothing running.
+      this.log.error(`probe: could not start: ${String(err)}`);
+      await this.panel.endRun('failed', `the probe could not start: ${err instanceof Error ? err.message : String(err)}`);
+      this.statusItem.hide();
+      void vscode.window.showErrorMessage(`Residual Lens: the depth probe could not start: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
     const current = { run, cancelled: false };
     this.current = current;
     void vscode.commands.executeCommand('setContext', runningContextKey, true);
