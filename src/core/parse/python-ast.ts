@@ -35,31 +35,71 @@ const leafTypes = new Set(['identifier', 'integer', 'float', 'string', 'comment'
 export function toPyAst(tree: Tree, source: string): PyNode {
   const cursor = tree.walk();
   try {
-    return convert(cursor, source, 0);
+    const lineStarts = [0];
+    for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+    const context: ConvertContext = { source, lineStarts, checkMissing: tree.rootNode.hasError, types: new Map(), fields: new Map() };
+    return convert(cursor, context, 0);
   } finally {
     cursor.delete();
   }
 }
 
-function convert(cursor: TreeCursor, source: string, depth: number): PyNode {
+interface ConvertContext {
+  source: string;
+  lineStarts: number[];
+  /** MISSING tokens exist only in trees with errors; asking every node costs a call into wasm. */
+  checkMissing: boolean;
+  types: Map<number, { type: string; named: boolean }>;
+  fields: Map<number, string | null>;
+}
+
+function rowOf(lineStarts: number[], index: number): number {
+  let lo = 0;
+  let hi = lineStarts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (lineStarts[mid]! <= index) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+// Numbers cross the wasm boundary cheaply; strings and position objects do not. Types and
+// field names are looked up once per id, rows and columns computed from offsets.
+function typeOf(cursor: TreeCursor, context: ConvertContext): { type: string; named: boolean } {
+  const id = cursor.nodeTypeId;
+  let entry = context.types.get(id);
+  if (!entry) {
+    entry = { type: cursor.nodeType, named: cursor.nodeIsNamed };
+    context.types.set(id, entry);
+  }
+  return entry;
+}
+
+function convert(cursor: TreeCursor, context: ConvertContext, depth: number): PyNode {
+  const { type } = typeOf(cursor, context);
+  const startIndex = cursor.startIndex;
+  const endIndex = cursor.endIndex;
+  const startRow = rowOf(context.lineStarts, startIndex);
+  const endRow = rowOf(context.lineStarts, endIndex);
   const node: PyNode = {
-    type: cursor.nodeType,
+    type,
     children: [],
     fields: {},
     ops: [],
     opStarts: [],
     text: '',
-    startRow: cursor.startPosition.row,
-    startCol: cursor.startPosition.column,
-    endRow: cursor.endPosition.row,
-    endCol: cursor.endPosition.column,
-    startIndex: cursor.startIndex,
-    endIndex: cursor.endIndex,
-    broken: cursor.nodeType === 'ERROR' || cursor.nodeIsMissing,
+    startRow,
+    startCol: startIndex - context.lineStarts[startRow]!,
+    endRow,
+    endCol: endIndex - context.lineStarts[endRow]!,
+    startIndex,
+    endIndex,
+    broken: type === 'ERROR' || (context.checkMissing && cursor.nodeIsMissing),
   };
-  if (leafTypes.has(node.type)) {
-    node.text = source.slice(node.startIndex, node.endIndex);
-    if (node.type !== 'string') return node;
+  if (leafTypes.has(type)) {
+    node.text = context.source.slice(startIndex, endIndex);
+    if (type !== 'string') return node;
   }
   if (depth >= maxSyntaxDepth) {
     node.type = 'too_deep';
@@ -67,15 +107,24 @@ function convert(cursor: TreeCursor, source: string, depth: number): PyNode {
   }
   if (cursor.gotoFirstChild()) {
     do {
-      if (cursor.nodeIsNamed) {
-        const field = cursor.currentFieldName;
-        const child = convert(cursor, source, depth + 1);
+      const childType = typeOf(cursor, context);
+      if (childType.named) {
+        const fieldId = cursor.currentFieldId;
+        let field: string | null | undefined = null;
+        if (fieldId) {
+          field = context.fields.get(fieldId);
+          if (field === undefined) {
+            field = cursor.currentFieldName;
+            context.fields.set(fieldId, field);
+          }
+        }
+        const child = convert(cursor, context, depth + 1);
         node.children.push(child);
         if (field && !(field in node.fields)) node.fields[field] = child;
         if (child.broken) node.broken = true;
       } else {
-        if (cursor.nodeIsMissing) node.broken = true;
-        node.ops.push(cursor.nodeType);
+        if (context.checkMissing && cursor.nodeIsMissing) node.broken = true;
+        node.ops.push(childType.type);
         node.opStarts.push(cursor.startIndex);
       }
     } while (cursor.gotoNextSibling());

@@ -81,6 +81,10 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
   const enumerate = (label: string, body: (interp: Interpreter, main: FileInfo) => void, collect: (interp: Interpreter, main: FileInfo) => void): void => {
     let choices: boolean[] = [];
     for (let n = 0; n < maxPathsPerEntry; n++) {
+      if (performance.now() > context.deadline) {
+        log(`${document.uri}: ${label}: time budget spent before it ran; its additions are not checked`);
+        return;
+      }
       const files = new Map<string, FileInfo>();
       const holder: { interp?: Interpreter } = {};
       const interp = new Interpreter(limits, choices.slice(), makeResolver(files, () => holder.interp!), log);
@@ -107,6 +111,26 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
       choices = [...made.slice(0, i), false];
       if (n === maxPathsPerEntry - 1) log(`${document.uri}: ${label}: more than ${maxPathsPerEntry} branch combinations; the rest are not explored`);
     }
+  };
+
+  // The classes and functions of the file, defined once for all symbolic class runs: a file
+  // with hundreds of classes must not redefine all of them for each one.
+  let definitions: FileInfo | undefined;
+  const sharedDefinitions = (): FileInfo => {
+    if (definitions) return definitions;
+    const files = new Map<string, FileInfo>();
+    const holder: { interp?: Interpreter } = {};
+    const interp = new Interpreter(limits, [], makeResolver(files, () => holder.interp!), log);
+    holder.interp = interp;
+    definitions = freshFile(mainAst);
+    definitions.inputComments = inputComments;
+    try {
+      interp.execFile(definitions, true);
+    } catch (err) {
+      if (!(err instanceof BudgetExhausted)) throw err;
+      log(`${document.uri}: definitions: ${err.message}; later classes are unknown`);
+    }
+    return definitions;
   };
 
   const mergeRoles = (interp: Interpreter): void => {
@@ -157,8 +181,8 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
     const className = classNode.fields.name?.text ?? '';
     enumerate(
       `class ${className}`,
-      (interp, main) => {
-        interp.execFile(main, true);
+      (interp) => {
+        const main = sharedDefinitions();
         const value = main.globals.vars.get(className);
         if (value?.t !== 'class' || !value.cls.isModule || !findMethod(value.cls, 'forward')) return;
         const args = symbolicArguments(interp, value.cls);

@@ -122,7 +122,7 @@ export class Interpreter {
   private tick(): void {
     this.steps++;
     if (this.steps > this.limits.steps) throw new BudgetExhausted(`step budget of ${this.limits.steps} spent`);
-    if ((this.steps & 255) === 0 && performance.now() > this.limits.deadline) throw new BudgetExhausted('time budget spent');
+    if (((this.steps & 255) === 0 || this.steps === 1) && performance.now() > this.limits.deadline) throw new BudgetExhausted('time budget spent');
   }
 
   /** Chooses a branch for a test. Symbolic tests follow `choices`, so runs can enumerate paths. */
