@@ -120,6 +120,19 @@ test('verdict: the CLI comparison, with the ResNet paper reading of healthy grad
   assert.match(composeVerdict(live), /^Running: the verdict comes once the variants have 10 steps\.$|^So far: /);
 });
 
+test('verdict without BatchNorm: vanishing gradients are named, not the BatchNorm reading', () => {
+  const plan = { ...recorded.plan, variants: recorded.plan.variants.map((v) => ({ ...v, batchNorm: false })) };
+  const state = new ProbeRunState(createProbeRun(plan));
+  for (const m of messages) {
+    if (m.type === 'gradients' && m.variant === 'plain-20') state.apply({ ...m, gradNorms: m.gradNorms.map((g) => g * 1e-7) });
+    else state.apply(m);
+  }
+  state.end('completed');
+  const verdict = composeVerdict(state);
+  assert.match(verdict, /Gradients vanish at init in plain-20 \(some layers below 1e-5\), without BatchNorm\./);
+  assert.doesNotMatch(verdict, /ResNet paper found healthy gradients/);
+});
+
 test('CSV: one tidy row per value', () => {
   const state = replay();
   const rows = probeRunToCsv(state).trim().split('\n');
