@@ -13,7 +13,7 @@ import { ProbeRecorder, type ProbeRecord } from '../core/probe/record';
 import { renderProbeReportHtml } from '../core/probe/reportHtml';
 import { startProbe } from '../probe-worker/supervisor';
 
-export const probeUsage = `  probe [--depths 20,56] [--steps N | --seconds S] [--width 16] [--input 16]
+export const probeUsage = `  probe [--depths 20,56] [--steps 100 | --seconds S] [--width 8] [--input 16]
         [--batch 32] [--optimizer adam|sgd] [--lr X] [--momentum M]
         [--shortcut A|B] [--no-bn] [--plain-only | --residual-only]
         [--seed N] [--backend auto|tensorflow|wasm|cpu] [--parallel N]

@@ -7,6 +7,7 @@ import type { ProbeMessage, ProbePlan } from '../core/probe/protocol';
 import { SyntheticTextureTask } from '../core/probe/synthetic';
 import type { SelectedBackend } from './backend';
 import { buildModel } from './model';
+import { ArrayOptimizer } from './optimizer';
 
 export interface RunControls {
   emit(message: ProbeMessage): void;
@@ -39,7 +40,8 @@ export async function runVariant(backend: SelectedBackend, plan: ProbePlan, vari
   const model = buildModel(tf, plan, spec);
   const { network } = model;
   const task = new SyntheticTextureTask(plan.seed, plan.inputSize, plan.inputChannels, plan.classes);
-  const optimizer = plan.optimizer === 'adam' ? tf.train.adam(plan.learningRate) : tf.train.momentum(plan.learningRate, plan.momentum);
+  const optimizer = new ArrayOptimizer(tf, model.variables, plan.optimizer, plan.learningRate, plan.momentum);
+  const kernelIndex = model.layerKernels.map((kernel) => model.variables.indexOf(kernel));
   const flopsPerStep = network.trainingFlopsPerSample * plan.batchSize;
   controls.emit({
     type: 'started',
@@ -88,23 +90,13 @@ export async function runVariant(backend: SelectedBackend, plan: ProbePlan, vari
           correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(labels, 1)), 'float32')));
           return tf.losses.softmaxCrossEntropy(labels, logits) as tfc.Scalar;
         }, model.variables);
-        let gradStats: tfc.Tensor | undefined;
-        let before: tfc.Tensor[] | undefined;
-        if (report) {
-          // per layer: gradient norm, weight norm
-          gradStats = tf.stack(model.layerKernels.map((k) => tf.stack([tf.norm(grads[k.name]!), tf.norm(k)])));
-          if (step > 0) before = model.layerKernels.map((k) => tf.clone(k));
-        }
-        optimizer.applyGradients(grads as Parameters<typeof optimizer.applyGradients>[0]);
-        const updateNorms = before ? tf.stack(model.layerKernels.map((k, i) => tf.norm(tf.sub(k, before![i]!)))) : undefined;
-        return { value, correct: correct!, activationStats, gradStats, updateNorms };
+        return { value, grads, correct: correct!, activationStats };
       });
-      const loss = (await result.value.data())[0]!;
-      const accuracy = (await result.correct.data())[0]! / plan.batchSize;
-      const activationStats = result.activationStats ? await result.activationStats.data() : undefined;
-      const gradStats = result.gradStats ? await result.gradStats.data() : undefined;
-      const updateNorms = result.updateNorms ? await result.updateNorms.data() : undefined;
-      tf.dispose([result.value, result.correct, result.activationStats, result.gradStats, result.updateNorms].filter((t): t is tfc.Tensor => t !== undefined));
+      const norms = optimizer.apply(result.grads);
+      const loss = result.value.dataSync()[0]!;
+      const accuracy = result.correct.dataSync()[0]! / plan.batchSize;
+      const activationStats = result.activationStats?.dataSync();
+      tf.dispose([result.value, result.correct, ...Object.values(result.grads), ...(result.activationStats ? [result.activationStats] : [])]);
 
       if (activationStats) {
         const count = activationStats.length / 2;
@@ -112,11 +104,12 @@ export async function runVariant(backend: SelectedBackend, plan: ProbePlan, vari
         const stds = Array.from({ length: count }, (_, i) => activationStats[2 * i + 1]!);
         controls.emit({ type: 'activations', variant: spec.id, step, means, stds });
       }
-      if (gradStats) {
-        const count = gradStats.length / 2;
-        const gradNorms = Array.from({ length: count }, (_, i) => gradStats[2 * i]!);
-        const weightNorms = Array.from({ length: count }, (_, i) => gradStats[2 * i + 1]!);
-        const updateRatios = weightNorms.map((w, i) => (updateNorms && w > 0 ? updateNorms[i]! / w : null));
+      if (report) {
+        const layerNorms = kernelIndex.map((i) => norms[i]!);
+        const gradNorms = layerNorms.map((n) => n.gradNorm);
+        const weightNorms = layerNorms.map((n) => n.weightNorm);
+        // At init the probe shows the state before training: no update yet to compare.
+        const updateRatios = layerNorms.map((n) => (step > 0 && n.weightNorm > 0 ? n.updateNorm / n.weightNorm : null));
         const ratio = firstToLastRatio(network.layers, gradNorms);
         controls.emit({ type: 'gradients', variant: spec.id, step, gradNorms, weightNorms, updateRatios, ...(ratio !== undefined ? { firstToLastRatio: ratio } : {}) });
       }
@@ -141,7 +134,6 @@ export async function runVariant(backend: SelectedBackend, plan: ProbePlan, vari
       }
     }
   } finally {
-    optimizer.dispose();
     model.dispose();
   }
   controls.emit({
