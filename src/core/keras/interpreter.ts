@@ -517,6 +517,13 @@ class LayersInterpreter {
       return opaque;
     }
     if (a.t === 'str' || b.t === 'str') return op === '==' ? false : op === '!=' ? true : opaque;
+    if ((a.t === 'tuple' || a.t === 'list') && (b.t === 'tuple' || b.t === 'list') && (op === '==' || op === '!=')) {
+      // Sequences of dims (`strides != (1, 1)`, `x.shape[1:] == y.shape[1:]`): equal when every item is.
+      let equal: Truth = a.items.length === b.items.length;
+      for (let i = 0; equal !== false && i < a.items.length; i++) equal = conjoin(equal, this.compareValues('==', a.items[i]!, b.items[i]!, e));
+      return op === '==' ? equal : not(equal);
+    }
+    if ((a.t === 'tuple' || a.t === 'list') !== (b.t === 'tuple' || b.t === 'list') && (a.t === 'int' || b.t === 'int')) return op === '==' ? false : op === '!=' ? true : opaque;
     if ((a.t === 'float' || b.t === 'float') && ['==', '!=', '<', '<=', '>', '>='].includes(op)) {
       const x = a.t === 'float' ? a.v : a.t === 'int' && isConcrete(a.v) ? a.v : undefined;
       const y = b.t === 'float' ? b.v : b.t === 'int' && isConcrete(b.v) ? b.v : undefined;

@@ -1,11 +1,13 @@
 // "Add projection shortcut" for Keras: a 1x1 convolution (and BatchNormalization when
 // the main path has one) on the shortcut, inserted before the addition, spelled the
 // way the file spells its layers (`layers.Conv2D`, `keras.layers.Conv2D`, `Conv2D`).
+// It is guarded by the test that makes it necessary (`if stride != 1 or x.shape[-1]
+// != y.shape[-1]:`), so the calls that were already right stay as they were.
 import { isConcrete, formatDim } from '../shapes/dim';
 import type { Fix, TextEdit } from '../diagnostic';
 import type { ProjectionPlan } from './residualSites';
 import type { Program } from './syntax';
-import { callArguments, freshName, lineStart, lineText, splitTopLevel } from './sourceEdits';
+import { callArguments, freshName, indentUnit, lineStart, lineText, splitTopLevel } from './sourceEdits';
 
 const shortcutNames = new Set(['shortcut', 'residual', 'identity', 'skip', 'res', 'sc']);
 
@@ -13,6 +15,7 @@ export function kerasProjectionFixes(program: Program): (plan: ProjectionPlan) =
   return (plan) => {
     const ob = plan.observation;
     const operand = ob.operands[plan.shortcutIndex];
+    const mainOperand = ob.operands[1 - plan.shortcutIndex];
     const statement = ob.statement;
     if (!operand || operand.k !== 'name' || !statement || (!plan.dense && (plan.rank < 3 || plan.rank > 5)) || !plan.conv) return [];
     const text = program.text;
@@ -42,10 +45,14 @@ export function kerasProjectionFixes(program: Program): (plan: ProjectionPlan) =
     const augmented = /^(\w+)\s*\+=\s*([\s\S]*)$/.exec(text.slice(statement.start, statement.end));
     const reuse = shortcutNames.has(operand.name) && !augmented;
     const name = reuse ? operand.name : freshName(['shortcut', 'projected_shortcut'], scope);
-    const lines = [`${indent}${name} = ${prefix}${convName}(${filters}${plan.dense ? '' : `, 1${strides}`})(${operand.name})`];
+    const inner = indent + indentUnit(text, 'python');
+    const lines: string[] = [];
+    if (!reuse) lines.push(`${indent}${name} = ${operand.name}`);
+    lines.push(`${indent}if ${guard(plan, operand.name, mainOperand?.k === 'name' ? mainOperand.name : undefined)}:`);
+    lines.push(`${inner}${name} = ${prefix}${convName}(${filters}${plan.dense ? '' : `, 1${strides}`})(${name})`);
     if (plan.norm && !plan.dense) {
       const args = splitTopLevel(callArguments(text.slice(plan.norm.span.start, plan.norm.span.end)) ?? '').filter((a) => !/^name\s*=/.test(a));
-      lines.push(`${indent}${name} = ${plan.norm.calleeText}(${args.join(', ')})(${name})`);
+      lines.push(`${inner}${name} = ${plan.norm.calleeText}(${args.join(', ')})(${name})`);
     }
     edits.push({ range: { start: lineStart(statement.range.start.line), end: lineStart(statement.range.start.line) }, newText: lines.map((l) => `${l}\n`).join('') });
     if (augmented && augmented[1] === operand.name) {
@@ -58,6 +65,20 @@ export function kerasProjectionFixes(program: Program): (plan: ProjectionPlan) =
     const what = plan.dense ? `Dense${channels}` : `1x1 ${convName}${channels}${plan.norm ? ' + BatchNormalization' : ''}`;
     return [{ title: `Add projection shortcut (${what})`, edits, isPreferred: true }];
   };
+}
+
+/**
+ * When the projection is needed: the shortcut's shape differs from the main path's. Testing
+ * the shapes (rather than `stride != 1`) also holds on paths that already project.
+ */
+function guard(plan: ProjectionPlan, shortcut: string, main: string | undefined): string {
+  if (main) return `${shortcut}.shape[1:] != ${main}.shape[1:]`;
+  const parts: string[] = [];
+  if (plan.stridesText && /^[A-Za-z_]\w*$/.test(plan.stridesText)) {
+    parts.push(`${plan.stridesText} != ${plan.stridesTupleLength ? `(${Array.from({ length: plan.stridesTupleLength }, () => '1').join(', ')})` : '1'}`);
+  }
+  parts.push(`${shortcut}.shape[-1] != ${plan.filtersText ?? formatDim(plan.outChannels ?? 0)}`);
+  return parts.join(' or ');
 }
 
 /** `from tensorflow.keras.layers import SeparableConv2D` → `..., Conv2D`, on a single-line import that names the file's layer. */

@@ -32,6 +32,8 @@ export interface ProjectionPlan {
   outChannels: ShapeDim;
   /** 1 when the spatial size is unchanged; null when no single stride explains the change. */
   stride: Dim | null;
+  /** The strides argument as a per-axis tuple (`strides=(1, 2, 2)`): its length. */
+  stridesTupleLength: number | undefined;
   /** How the message writes the stride: `2`, `stride`, `(1, 2, 2)`. */
   strideDescription: string | undefined;
   spatialDiffers: boolean;
@@ -242,6 +244,7 @@ export function projectionPlan(ob: AddObservation): ProjectionPlan | undefined {
   let stride: Dim | null = 1;
   let stridesText: string | undefined;
   let strideDescription: string | undefined;
+  let stridesTupleLength: number | undefined;
   const spatialDiffers = sShape.slice(1, -1).some((d, i) => d === null || mShape[i + 1] === null || !dimEquals(d, mShape[i + 1]!));
   if (spatialDiffers) {
     stride = null;
@@ -249,6 +252,7 @@ export function projectionPlan(ob: AddObservation): ProjectionPlan | undefined {
       const s = strided[0]!.params.strides;
       const values = (Array.isArray(s) ? s : [s]).map((v) => (typeof v === 'number' || (v && typeof v === 'object' && !Array.isArray(v)) ? (v as Dim) : null));
       stridesText = strided[0]!.argText.get('strides');
+      if (Array.isArray(s)) stridesTupleLength = s.length;
       if (values.every((v) => v !== null && dimEquals(v, values[0]!))) stride = values[0]!;
       else if (values.every((v) => v !== null)) strideDescription = `(${values.map((v) => formatDim(v!)).join(', ')})`;
     } else stride = concreteRatio(sShape[1] ?? null, mShape[1] ?? null);
@@ -268,6 +272,7 @@ export function projectionPlan(ob: AddObservation): ProjectionPlan | undefined {
     stride,
     filtersText: lastChannelLayer?.argText.get(lastChannelLayer.type === 'Dense' ? 'units' : 'filters'),
     stridesText,
+    stridesTupleLength,
     strideDescription,
     spatialDiffers,
     dense: lastChannelLayer?.type === 'Dense',
@@ -341,7 +346,8 @@ class WitnessSearch {
       yield new Map(symbols.map((s, i) => {
         seed = (seed * 1103515245 + 12345) & 0x7fffffff;
         const d = domains[i]!;
-        return [s, d[seed % d.length]!];
+        // The high bits: the low bits of this generator repeat with a short period.
+        return [s, d[(seed >>> 16) % d.length]!];
       }));
     }
   }

@@ -55,3 +55,14 @@ export function freshName(candidates: string[], scope: string): string {
   for (const c of candidates) if (!used(c)) return c;
   for (let i = 2; ; i++) if (!used(`${candidates[0]}${i}`)) return `${candidates[0]}${i}`;
 }
+
+/** The file's indentation step: the smallest indentation of any line, else 4 spaces (Python) or 2 (TS/JS). */
+export function indentUnit(text: string, language: 'python' | 'script'): string {
+  let smallest: string | undefined;
+  for (const m of text.matchAll(/^([ \t]+)\S/gm)) {
+    const ws = m[1]!;
+    if (ws.includes('\t')) return '\t';
+    if (!smallest || ws.length < smallest.length) smallest = ws;
+  }
+  return smallest ?? (language === 'python' ? '    ' : '  ');
+}

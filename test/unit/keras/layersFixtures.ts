@@ -47,3 +47,19 @@ export function listFixtures(dir: string, extensions: string[]): string[] {
     .map((f) => join(dir, f))
     .sort();
 }
+
+/** Applies non-overlapping edits (0-based lines, UTF-16 columns), last first. */
+export function applyTextEdits(text: string, edits: { range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string }[]): string {
+  const lines = text.split('\n');
+  const offsetOf = (line: number, character: number): number => {
+    let offset = 0;
+    for (let i = 0; i < line; i++) offset += lines[i]!.length + 1;
+    return offset + character;
+  };
+  const sorted = [...edits].sort((a, b) => offsetOf(b.range.start.line, b.range.start.character) - offsetOf(a.range.start.line, a.range.start.character));
+  let result = text;
+  for (const e of sorted) {
+    result = result.slice(0, offsetOf(e.range.start.line, e.range.start.character)) + e.newText + result.slice(offsetOf(e.range.end.line, e.range.end.character));
+  }
+  return result;
+}
