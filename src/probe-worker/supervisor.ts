@@ -26,8 +26,9 @@ export interface ProbeSupervisorOptions {
   /** Variants training at a time; defaults to the number of cores. */
   maxParallel?: number;
   /**
-   * Children alive at a time (default: every variant, up to 8). Those beyond
-   * maxParallel compute their init profile at once, then wait for a free core.
+   * Children alive at a time (default: every variant, up to 8). When every variant has
+   * a child, all compute their init profile (step 0) at once and wait until every
+   * profile is in; then maxParallel of them train and the rest wait for a free core.
    */
   maxProcesses?: number;
   /** V8 heap cap of each child (--max-old-space-size). */
@@ -73,6 +74,11 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
   const running = new Map<string, ChildState>();
   const training = new Set<string>();
   const held: string[] = [];
+  /** Variants whose init profile (step 0) has arrived, or that ended before it. */
+  const initDone = new Set<string>();
+  // When every variant has a process, all of them hold after their init profile until
+  // every profile is in: training would otherwise slow the others' first step.
+  const allAtOnce = maxProcesses >= plan.variants.length;
   const ends = new Map<string, VariantEnd>();
   let cancelling = false;
   let resolveFinished!: (ends: Map<string, VariantEnd>) => void;
@@ -131,6 +137,10 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
     child.on('message', (raw: unknown) => {
       const message = raw as ProbeMessage;
       if (typeof message !== 'object' || message === null || typeof message.type !== 'string' || message.variant !== variant) return;
+      if (message.type === 'gradients' && message.step === 0 && !initDone.has(variant)) {
+        initDone.add(variant);
+        queueMicrotask(next);
+      }
       if (message.type === 'step') {
         state.losses.push(message.loss);
         state.accuracies.push(message.accuracy);
@@ -150,6 +160,7 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
       running.delete(variant);
       training.delete(variant);
       if (held.includes(variant)) held.splice(held.indexOf(variant), 1);
+      initDone.add(variant);
       if (!state.ended) {
         if (cancelling) end(variant, 'cancelled', cancelledDone(state));
         else {
@@ -176,13 +187,14 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
   };
 
   const next = (): void => {
-    while (!cancelling && training.size < maxParallel && held.length) {
+    const profilesIn = !allAtOnce || (queue.length === 0 && [...running.keys()].every((v) => initDone.has(v)));
+    while (!cancelling && profilesIn && training.size < maxParallel && held.length) {
       const variant = held.shift()!;
       training.add(variant);
       const child = running.get(variant)?.child;
       if (child?.connected) child.send({ type: 'resume' } satisfies ProbeCommand);
     }
-    while (!cancelling && running.size < maxProcesses && queue.length) launch(queue.shift()!, training.size >= maxParallel);
+    while (!cancelling && running.size < maxProcesses && queue.length) launch(queue.shift()!, allAtOnce || training.size >= maxParallel);
     checkFinished();
   };
 
