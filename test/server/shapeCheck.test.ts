@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CodeAction, Hover, InlayHint, TextEdit } from 'vscode-languageserver-protocol';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { LanguageServerProcess } from '../support/lspClient';
+import { examplesDir } from '../support/paths';
+
+const buggyPath = join(examplesDir, 'pytorch', 'missing_projection.py');
+const buggyText = readFileSync(buggyPath, 'utf8');
+const uri = `file://${buggyPath}`;
+
+test('the server publishes the mismatch with both shapes, offers a quick fix, and the fixed text checks clean', async () => {
+  const { server } = await LanguageServerProcess.start({ debounceMs: 50, workspaceScan: false });
+  try {
+    await server.open(uri, 'python', buggyText);
+    const published = await server.nextDiagnostics(uri);
+    assert.equal(published.diagnostics.length, 1, JSON.stringify(published.diagnostics));
+    const [diagnostic] = published.diagnostics;
+    assert.equal(diagnostic!.source, 'Residual Lens');
+    assert.equal(diagnostic!.code, 'residual-shape-mismatch');
+    assert.equal(diagnostic!.severity, 1);
+    assert.equal(buggyText.split('\n')[diagnostic!.range.start.line]!.trim(), 'out = out + x');
+    assert.match(diagnostic!.message, /\(2, 32, 16, 16\).*\(2, 16, 32, 32\)/);
+
+    const actions = (await server.connection.sendRequest('textDocument/codeAction', {
+      textDocument: { uri },
+      range: diagnostic!.range,
+      context: { diagnostics: [diagnostic], only: ['quickfix'] },
+    })) as CodeAction[];
+    const projection = actions.find((a) => /projection shortcut/i.test(a.title));
+    assert.ok(projection, `actions: ${actions.map((a) => a.title).join(', ')}`);
+    assert.equal(projection.kind, 'quickfix');
+    const edits = projection.edit!.changes![uri] as TextEdit[];
+    const fixed = TextDocument.applyEdits(TextDocument.create(uri, 'python', 1, buggyText), edits);
+
+    await server.change(uri, 2, fixed);
+    const after = await server.nextDiagnostics(uri, (p) => p.version === 2);
+    assert.deepEqual(after.diagnostics, [], `fixed text:\n${fixed}`);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('hover shows a tensor shape in forward, and inlay hints show shapes at line ends', async () => {
+  const { server } = await LanguageServerProcess.start({ debounceMs: 0, workspaceScan: false });
+  try {
+    const path = join(examplesDir, 'pytorch', 'resnet_cifar.py');
+    const text = readFileSync(path, 'utf8');
+    const resnetUri = `file://${path}`;
+    await server.open(resnetUri, 'python', text);
+    await server.nextDiagnostics(resnetUri);
+    const lines = text.split('\n');
+    const line = lines.findIndex((l) => l.trim() === 'out = self.layer2(out)');
+    assert.ok(line > 0);
+    const hover = (await server.connection.sendRequest('textDocument/hover', {
+      textDocument: { uri: resnetUri },
+      position: { line, character: lines[line]!.indexOf('out') + 1 },
+    })) as Hover | null;
+    assert.ok(hover, 'a hover on `out`');
+    const value = typeof hover.contents === 'object' && 'value' in hover.contents ? hover.contents.value : JSON.stringify(hover.contents);
+    assert.match(value, /32/, value);
+
+    const hints = (await server.connection.sendRequest('textDocument/inlayHint', {
+      textDocument: { uri: resnetUri },
+      range: { start: { line: 0, character: 0 }, end: { line: lines.length, character: 0 } },
+    })) as InlayHint[];
+    assert.ok(hints.length >= 3, `hints: ${JSON.stringify(hints)}`);
+    const atLayer2 = hints.find((h) => h.position.line === line);
+    assert.ok(atLayer2, `a hint on the layer2 line; hints on lines ${hints.map((h) => h.position.line).join(',')}`);
+    assert.match(String(atLayer2.label), /^→ \(.*32.*\)$/);
+  } finally {
+    await server.stop();
+  }
+});
