@@ -67,3 +67,17 @@ test('an absurd learning rate without BatchNorm diverges, and says at which step
     (err: unknown) => err instanceof ProbeRunError && err.code === 'diverged' && /diverged at step \d+/.test(err.message),
   );
 });
+
+test('a time budget stops training early with reason time-budget', async () => {
+  const messages = await train({ depths: [8], steps: 100_000, timeBudgetMs: 300, architectures: ['plain'] }, 'plain-8');
+  const done = messages.at(-1)!;
+  assert.ok(done.type === 'done' && done.reason === 'time-budget', JSON.stringify(done));
+  assert.ok(done.steps > 1 && done.steps < 100_000);
+});
+
+test('SGD with momentum trains too', async () => {
+  const messages = await train({ depths: [8], steps: 3, optimizer: 'sgd', learningRate: 0.05, architectures: ['residual'] }, 'residual-8');
+  assert.equal(messages.at(-1)!.type, 'done');
+  const losses = messages.filter((m) => m.type === 'step').map((m) => m.loss);
+  assert.ok(losses.every(Number.isFinite));
+});
