@@ -74,6 +74,7 @@ interface Frame {
 }
 
 const maxCallDepth = 40;
+const maxRecursion = 2;
 const maxLoopIterations = 2048;
 const maxGuardOptions = 8;
 const maxTrace = 16;
@@ -108,6 +109,7 @@ class LayersInterpreter {
   private lazyInputs = 0;
   private inputs = 0;
   private invocations = 0;
+  private readonly activeCalls = new Map<FunctionDef, number>();
 
   constructor(private readonly program: Program, private readonly deadline: number) {
     this.language = program.language;
@@ -790,8 +792,20 @@ class LayersInterpreter {
 
   private callFunction(fn: Extract<Value, { t: 'function' }>, positional: Value[], keywords: Map<string, Value>, call: Extract<Expr, { k: 'call' }> | undefined, caller: Frame, context?: CallContext): Value {
     const { def } = fn;
-    if (caller.depth >= maxCallDepth) return unknown;
+    // Recursion (`def f(x): return f(f(x))`) is not followed: its result is unknown.
+    const active = this.activeCalls.get(def) ?? 0;
+    if (caller.depth >= maxCallDepth || active >= maxRecursion) return unknown;
     this.called.add(def);
+    this.activeCalls.set(def, active + 1);
+    try {
+      return this.runFunction(fn, positional, keywords, call, caller, context);
+    } finally {
+      this.activeCalls.set(def, active);
+    }
+  }
+
+  private runFunction(fn: Extract<Value, { t: 'function' }>, positional: Value[], keywords: Map<string, Value>, call: Extract<Expr, { k: 'call' }> | undefined, caller: Frame, context?: CallContext): Value {
+    const { def } = fn;
     const scope = new Scope(fn.closure);
     const frame: Frame = {
       ...this.newFrame(scope, caller.concrete, def, context ?? (call ? { text: this.renderCall(def.name, call, positional, keywords), line: call.span.range.start.line } : caller.context), caller.depth + 1),
