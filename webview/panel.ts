@@ -47,6 +47,8 @@ function isPlain(v: VariantResult): boolean {
 export interface ChartInspection {
   scaleType: string;
   xTickCount: number;
+  /** The y axis labels drawn (empty ones skipped). */
+  yTickLabels: string[];
   residualMarks: number[];
   datasets: {
     label: string;
@@ -548,6 +550,7 @@ export class GradientFlowPage {
     return {
       scaleType: String((chart.options.scales?.y as { type?: string } | undefined)?.type ?? ''),
       xTickCount: chart.scales.x?.ticks.filter((t) => t.label !== '').length ?? 0,
+      yTickLabels: (chart.scales.y?.ticks ?? []).map((t) => String(t.label ?? '')).filter((l) => l !== ''),
       residualMarks: this.charts.residualMarksOf(name).map((m) => m.x),
       datasets: chart.data.datasets.map((d, i) => ({
         label: String(d.label ?? ''),

@@ -111,6 +111,8 @@ function minGradient(v: VariantResult): number | null {
 }
 
 const vanishingThreshold = 1e-5;
+/** A first/last gradient ratio from which the verdict says the norm grows through the depth. */
+const steepGradientRatio = 100;
 /** A live preview compares variants once they have this many steps. */
 const previewMinSteps = 10;
 
@@ -167,11 +169,18 @@ export function composeVerdict(state: ProbeRunState): string {
     const noBatchNorm = vanishing.some((v) => v.spec && !v.spec.batchNorm);
     parts.push(`Gradients vanish at init in ${vanishing.map((v) => v.label).join(', ')} (some layers below ${vanishingThreshold.toExponential(0)})${noBatchNorm ? ', without BatchNorm' : ''}.`);
   }
-  for (const d of shown.filter((x) => x.comparison === 'degradation' && x.architecture === 'plain')) {
-    const deep = variants.find((v) => v.label === d.deep);
-    if (!deep || vanishing.includes(deep)) continue;
-    const ratio = gradientRatio(deep);
-    parts.push(`${deep.label}'s gradients at init do not vanish${ratio !== null ? ` (first/last conv ratio ${formatNumber(ratio, 2)})` : ''}.`);
+  // What the gradients at init measured, for the plain nets the verdict is about: a degraded
+  // one, or one whose norm changes by orders of magnitude through its depth.
+  const degraded = new Set(shown.filter((x) => x.comparison === 'degradation' && x.architecture === 'plain').map((x) => x.deep));
+  for (const v of variants) {
+    if (architectureOf(v) !== 'plain' || vanishing.includes(v)) continue;
+    const ratio = gradientRatio(v);
+    if (ratio === null || (!degraded.has(v.label) && ratio < steepGradientRatio)) continue;
+    parts.push(
+      ratio >= steepGradientRatio
+        ? `${v.label}'s gradients at init do not vanish: their norm grows ${formatNumber(ratio, 2)}× from the last conv to the first.`
+        : `${v.label}'s gradients at init do not vanish (first/last conv ratio ${formatNumber(ratio, 2)}).`,
+    );
   }
   if (caveat && vanishing.length === 0) parts.push(caveat);
   if (parts.length === 0 && live) return `Running: the verdict comes once the variants have ${previewMinSteps} steps.`;
