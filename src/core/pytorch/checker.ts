@@ -155,6 +155,7 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
         const init = findMethod(value.cls, '__init__');
         if (init && !allParamsDefaulted(init.def, true)) continue;
         if (!findMethod(value.cls, 'forward')) continue;
+        if (interp.concreteInputs.has(value.cls)) continue; // the file already runs it on a real input
         const made = guarded(() => interp.instantiate(value.cls, { positional: [], keywords: new Map() }, undefined));
         if (made?.t === 'instance') roots.push(made);
       }
@@ -162,7 +163,8 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
       nameInstances(interp.instances);
       for (const root of roots) {
         if (root.forwarded || root.incomplete) continue;
-        const input = makeInput(interp, root.cls, defaultInput);
+        const known = interp.concreteInputs.get(root.cls);
+        const input = known ? inputTensor(known, false) : makeInput(interp, root.cls, defaultInput);
         guarded(() => interp.callModule(root, { positional: [input], keywords: new Map() }, undefined, { scope: new Scope(), file: main, inForward: false }));
       }
     },

@@ -106,6 +106,8 @@ export class Interpreter {
   readonly instances: InstanceValue[] = [];
   /** Classes whose forward ran with concrete constructor arguments. */
   readonly forwardedClasses = new Set<ClassInfo>();
+  /** Inputs that module-level code fed to a model class (`model(torch.randn(2, 3, 32, 32))`). */
+  readonly concreteInputs = new Map<ClassInfo, Shape>();
   /** Set when a later decision point exists that this run did not branch on. */
   capped = false;
 
@@ -1219,6 +1221,8 @@ export class Interpreter {
           return this.callFunction({ t: 'function', def: callMethod.def, closure: callMethod.cls.file.globals, file: callMethod.cls.file, self: module, owner: callMethod.cls }, args);
         }
         module.forwarded = true;
+        const first = firstTensor(args.positional);
+        if (!frame.inForward && first && !first.cell.lazy && first.cell.shape?.every((d) => typeof d === 'number')) this.concreteInputs.set(module.cls, first.cell.shape);
         // Inside a forward, depth counts from this module's own input.
         const positional = args.positional.map((a) => (a.t === 'tensor' ? { ...a, depth: 0 } : a));
         const result = this.callFunction(
