@@ -205,9 +205,32 @@ function makeKernels(backendName: 'wasm' | 'cpu'): tf.KernelConfig[] {
 
 const registeredFor = new Set<string>();
 
+/**
+ * The gradient of the forward kernel, registered like tfjs's own: the engine saves x,
+ * gamma and the three outputs. The backward kernel runs once, eagerly (the engine calls
+ * each input's closure in its own scope, so a lazily shared result would be disposed).
+ */
+const normActGradient: tf.GradConfig = {
+  kernelName: normActKernelName,
+  inputsToSave: ['x', 'gamma'],
+  outputsToSave: [true, true, true],
+  gradFunc: (dys: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+    const [x, gamma, y, mean, invStd] = saved;
+    const dy = Array.isArray(dys) ? dys[0]! : dys;
+    const grads = tf.engine().runKernel(normActGradKernelName, { dy, x: x!, y: y!, gamma: gamma!, mean: mean!, invStd: invStd! }, attrs) as tf.Tensor[];
+    return {
+      x: () => grads[0]!,
+      gamma: () => grads[1]!,
+      beta: () => grads[2]!,
+      ...((attrs as unknown as NormActAttrs).residual ? { residual: () => grads[3]! } : {}),
+    };
+  },
+};
+
 export function registerNormActKernels(backendName: 'wasm' | 'cpu'): void {
   if (registeredFor.has(backendName)) return;
   for (const config of makeKernels(backendName)) if (!tf.getKernel(config.kernelName, backendName)) tf.registerKernel(config);
+  if (!tf.getGradient(normActKernelName)) tf.registerGradient(normActGradient);
   registeredFor.add(backendName);
 }
 
@@ -224,21 +247,7 @@ type T1 = tf.Tensor1D;
  */
 export function normAct(tfx: typeof tf, x: T4, gamma: T1, beta: T1, residual: T4 | undefined, attrs: Omit<NormActAttrs, 'residual'>): T4 {
   const full: NormActAttrs = { ...attrs, residual: residual !== undefined };
-  const kernelAttrs = full as unknown as tf.NamedAttrMap;
-  const op = tfx.customGrad(((...args: unknown[]) => {
-    const save = args[args.length - 1] as tf.GradSaveFunc;
-    const [xi, g, b, r] = args.slice(0, -1) as [T4, T1, T1, T4 | undefined];
-    const inputs: tf.NamedTensorMap = { x: xi, gamma: g, beta: b, ...(r ? { residual: r } : {}) };
-    const [y, mean, invStd] = tfx.engine().runKernel(normActKernelName, inputs, kernelAttrs) as tf.Tensor[];
-    save([xi, y!, g, mean!, invStd!]);
-    return {
-      value: y!,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sy, sg, sm, ss] = saved;
-        const grads = tfx.engine().runKernel(normActGradKernelName, { dy, x: sx!, y: sy!, gamma: sg!, mean: sm!, invStd: ss! }, kernelAttrs) as tf.Tensor[];
-        return grads;
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return (residual ? op(x, gamma, beta, residual) : op(x, gamma, beta)) as T4;
+  const inputs: tf.NamedTensorMap = { x, gamma, beta, ...(residual ? { residual } : {}) };
+  const [y] = tfx.engine().runKernel(normActKernelName, inputs, full as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  return y as T4;
 }
