@@ -33,20 +33,21 @@ export function normActForward(
 ): void {
   const channels = gamma.length;
   const rows = x.length / channels;
-  const sum = new Float64Array(channels);
-  const squares = new Float64Array(channels);
-  for (let r = 0, i = 0; r < rows; r++) {
-    for (let c = 0; c < channels; c++, i++) {
-      const v = x[i]!;
-      sum[c]! += v;
-      squares[c]! += v * v;
-    }
-  }
   const scale = new Float32Array(channels);
   const shift = new Float32Array(channels);
+  const n = x.length;
   for (let c = 0; c < channels; c++) {
-    const m = sum[c]! / rows;
-    const variance = Math.max(0, squares[c]! / rows - m * m);
+    // One channel at a time with the sums in registers: strided reads of an activation
+    // that fits in L2 cost less than a store per element into per-channel accumulators.
+    let sum = 0;
+    let squares = 0;
+    for (let i = c; i < n; i += channels) {
+      const v = x[i]!;
+      sum += v;
+      squares += v * v;
+    }
+    const m = sum / rows;
+    const variance = Math.max(0, squares / rows - m * m);
     const s = 1 / Math.sqrt(variance + attrs.epsilon);
     mean[c] = m;
     invStd[c] = s;
@@ -86,6 +87,7 @@ export function normActBackward(
   const rows = x.length / channels;
   const sumG = new Float64Array(channels);
   const sumGX = new Float64Array(channels);
+  const n = x.length;
   // The masked gradient g goes to dresidual, or to dx's buffer as scratch when there is none.
   // Masked on the bits: y >= 0 after a ReLU, so its bits are > 0 exactly where y > 0.
   const gradient = attrs.relu ? (dresidual ?? dx) : dy;
@@ -95,12 +97,17 @@ export function normActBackward(
     const yb = bitsOf(y);
     for (let i = 0; i < g.length; i++) g[i] = d[i]! & (-yb[i]! >> 31);
   } else if (dresidual) dresidual.set(dy);
-  for (let r = 0, i = 0; r < rows; r++) {
-    for (let c = 0; c < channels; c++, i++) {
+  for (let c = 0; c < channels; c++) {
+    let sg = 0;
+    let sgx = 0;
+    const m = mean[c]!;
+    for (let i = c; i < n; i += channels) {
       const g = gradient[i]!;
-      sumG[c]! += g;
-      sumGX[c]! += g * (x[i]! - mean[c]!);
+      sg += g;
+      sgx += g * (x[i]! - m);
     }
+    sumG[c] = sg;
+    sumGX[c] = sgx;
   }
   const a = new Float32Array(channels);
   const b = new Float32Array(channels);
