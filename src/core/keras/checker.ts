@@ -13,7 +13,7 @@ export const kerasChecker: ModelChecker = {
     // Detection is deliberately loose; a file that never says "keras" builds no Keras model.
     if (!/keras/.test(context.document.text)) return [];
     try {
-      const program = pythonProgram(context.tree.rootNode, context.document.text);
+      const program = pythonProgram(context.tree, context.document.text);
       const result = interpretProgram(program, context.deadline, context.log);
       return decideResidualSites(result, 'keras', 'python', kerasProjectionFixes(program));
     } catch (err) {

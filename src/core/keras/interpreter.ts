@@ -153,6 +153,14 @@ class LayersInterpreter {
 
   /** Functions no other function of the file calls by name come first: they give their callees the most specific arguments. */
   private roots(): { def: FunctionDef; value: FunctionValue }[] {
+    if (this.rootOrder && this.rootOrder.length === this.definedFunctions.length) return this.rootOrder;
+    this.rootOrder = this.orderRoots();
+    return this.rootOrder;
+  }
+
+  private rootOrder: { def: FunctionDef; value: FunctionValue }[] | undefined;
+
+  private orderRoots(): { def: FunctionDef; value: FunctionValue }[] {
     const calledNames = new Set<string>();
     for (const { def } of this.definedFunctions) collectCalledNames(def.body, calledNames);
     const roots = this.definedFunctions.filter(({ def }) => !calledNames.has(def.name)).reverse();

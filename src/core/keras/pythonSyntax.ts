@@ -1,26 +1,35 @@
 // Keras front end, first half: tree-sitter Python → the shared layers program.
 // Anything it does not model becomes an `unknown` expression or an `opaque`
 // statement, so half-typed code and ERROR nodes only lose what they cover.
-import type { Node } from 'web-tree-sitter';
+// It reads the plain-object copy of the tree (parse/python-ast.ts): crossing into the
+// wasm parser for every node would cost more than the whole interpretation.
+import type { Tree } from 'web-tree-sitter';
+import { type PyNode, stringValue, toPyAst } from '../parse/python-ast';
 import type { Arg, Expr, FunctionDef, Param, Program, Span, Stmt, Target } from './syntax';
+
+type Node = PyNode;
 
 const maxDepth = 200;
 
-export function pythonProgram(root: Node, text: string): Program {
+export function pythonProgram(tree: Tree, text: string): Program {
   const converter = new PythonConverter(text);
-  return { body: converter.block(root), text, language: 'python' };
+  return { body: converter.block(toPyAst(tree, text)), text, language: 'python' };
 }
 
-function spanOf(node: Node): Span {
+export function spanOf(node: Node): Span {
   return {
-    range: { start: { line: node.startPosition.row, character: node.startPosition.column }, end: { line: node.endPosition.row, character: node.endPosition.column } },
+    range: { start: { line: node.startRow, character: node.startCol }, end: { line: node.endRow, character: node.endCol } },
     start: node.startIndex,
     end: node.endIndex,
   };
 }
 
 function named(node: Node): Node[] {
-  return node.namedChildren.filter((c): c is Node => c !== null && c.type !== 'comment');
+  return node.children.filter((c) => c.type !== 'comment');
+}
+
+function field(node: Node, name: string): Node | null {
+  return node.fields[name] ?? null;
 }
 
 class PythonConverter {
@@ -39,47 +48,48 @@ class PythonConverter {
 
   private stmt(node: Node): Stmt | undefined {
     const span = spanOf(node);
-    if (node.type === 'ERROR' || node.isMissing) return { k: 'opaque', assigned: assignedNames(node), span };
+    if (node.type === 'ERROR' || node.type === 'too_deep') return { k: 'opaque', assigned: assignedNames(node), span };
     switch (node.type) {
       case 'expression_statement': {
         const inner = named(node)[0];
         if (!inner) return undefined;
         if (inner.type === 'assignment') return this.assignment(inner, span);
         if (inner.type === 'augmented_assignment') {
-          const op = inner.children.find((c) => c && !c.isNamed && c.type.endsWith('='))?.type ?? '+=';
-          return { k: 'augassign', target: this.target(inner.childForFieldName('left')), op: op.slice(0, -1), value: this.expr(inner.childForFieldName('right')), span };
+          const op = inner.ops.find((o) => o.endsWith('=')) ?? '+=';
+          return { k: 'augassign', target: this.target(field(inner, 'left')), op: op.slice(0, -1), value: this.expr(field(inner, 'right')), span };
         }
         return { k: 'expr', e: this.expr(inner), span };
       }
       case 'if_statement': return this.ifStatement(node, span);
       case 'for_statement':
-        return { k: 'for', target: this.target(node.childForFieldName('left')), iter: this.expr(node.childForFieldName('right')), body: this.block(node.childForFieldName('body')), span };
+        return { k: 'for', target: this.target(field(node, 'left')), iter: this.expr(field(node, 'right')), body: this.block(field(node, 'body')), span };
       case 'return_statement': {
         const value = named(node)[0];
         return value ? { k: 'return', value: this.expr(value), span } : { k: 'return', span };
       }
       case 'function_definition': return { k: 'def', def: this.functionDef(node), span };
+      case 'too_deep': return { k: 'opaque', assigned: [], span };
       case 'decorated_definition': {
-        const def = node.childForFieldName('definition');
+        const def = field(node, 'definition');
         return def ? this.stmt(def) : undefined;
       }
       case 'class_definition': {
-        const bases = node.childForFieldName('superclasses');
+        const bases = field(node, 'superclasses');
         return {
           k: 'class',
-          name: node.childForFieldName('name')?.text ?? '?',
+          name: field(node, 'name')?.text || '?',
           bases: bases ? named(bases).filter((b) => b.type !== 'keyword_argument').map((b) => this.expr(b)) : [],
-          body: this.block(node.childForFieldName('body')),
+          body: this.block(field(node, 'body')),
           span,
         };
       }
       case 'import_statement':
       case 'import_from_statement':
-        return { k: 'import', bindings: importBindings(node), span };
+        return { k: 'import', bindings: importBindings(node, this.text), span };
       case 'with_statement':
-        return { k: 'block', body: this.block(node.childForFieldName('body')), span };
+        return { k: 'block', body: this.block(field(node, 'body')), span };
       case 'try_statement':
-        return { k: 'block', body: this.block(node.childForFieldName('body')), span };
+        return { k: 'block', body: this.block(field(node, 'body')), span };
       case 'block':
         return { k: 'block', body: this.block(node), span };
       case 'break_statement': return { k: 'break', span };
@@ -93,23 +103,23 @@ class PythonConverter {
   }
 
   private ifStatement(node: Node, span: Span): Stmt {
-    const alternatives = node.childrenForFieldName('alternative').filter((c): c is Node => c !== null);
+    const alternatives = node.children.filter((c) => c.type === 'elif_clause' || c.type === 'else_clause');
     let orelse: Stmt[] = [];
     // Build the elif chain from the back.
     for (let i = alternatives.length - 1; i >= 0; i--) {
       const alt = alternatives[i]!;
-      if (alt.type === 'else_clause') orelse = this.block(alt.childForFieldName('body'));
-      else orelse = [{ k: 'if', test: this.expr(alt.childForFieldName('condition')), body: this.block(alt.childForFieldName('consequence')), orelse, span: spanOf(alt) }];
+      if (alt.type === 'else_clause') orelse = this.block(field(alt, 'body'));
+      else orelse = [{ k: 'if', test: this.expr(field(alt, 'condition')), body: this.block(field(alt, 'consequence')), orelse, span: spanOf(alt) }];
     }
-    return { k: 'if', test: this.expr(node.childForFieldName('condition')), body: this.block(node.childForFieldName('consequence')), orelse, span };
+    return { k: 'if', test: this.expr(field(node, 'condition')), body: this.block(field(node, 'consequence')), orelse, span };
   }
 
   private assignment(node: Node, span: Span): Stmt {
     const targets: Target[] = [];
     let current: Node | null = node;
     while (current && current.type === 'assignment') {
-      targets.push(this.target(current.childForFieldName('left')));
-      const right: Node | null = current.childForFieldName('right');
+      targets.push(this.target(field(current, 'left')));
+      const right: Node | null = field(current, 'right');
       if (!right) return { k: 'expr', e: { k: 'unknown', span }, span };
       current = right;
     }
@@ -120,8 +130,8 @@ class PythonConverter {
     if (!node) return { k: 'ignored' };
     switch (node.type) {
       case 'identifier': return { k: 'name', name: node.text };
-      case 'attribute': return { k: 'attr', obj: this.expr(node.childForFieldName('object')), name: node.childForFieldName('attribute')?.text ?? '?' };
-      case 'subscript': return { k: 'index', obj: this.expr(node.childForFieldName('value')), index: this.expr(node.childForFieldName('subscript')) };
+      case 'attribute': return { k: 'attr', obj: this.expr(field(node, 'object')), name: field(node, 'attribute')?.text || '?' };
+      case 'subscript': return { k: 'index', obj: this.expr(field(node, 'value')), index: this.expr(field(node, 'subscript')) };
       case 'pattern_list':
       case 'tuple_pattern':
       case 'list_pattern':
@@ -136,7 +146,7 @@ class PythonConverter {
 
   functionDef(node: Node): FunctionDef {
     const params: Param[] = [];
-    const paramsNode = node.childForFieldName('parameters');
+    const paramsNode = field(node, 'parameters');
     for (const p of paramsNode ? named(paramsNode) : []) {
       switch (p.type) {
         case 'identifier': params.push({ name: p.text }); break;
@@ -149,15 +159,15 @@ class PythonConverter {
         }
         case 'default_parameter':
         case 'typed_default_parameter':
-          params.push({ name: p.childForFieldName('name')?.text ?? '_', default: this.expr(p.childForFieldName('value')) });
+          params.push({ name: field(p, 'name')?.text ?? '_', default: this.expr(field(p, 'value')) });
           break;
         case 'list_splat_pattern': params.push({ name: named(p)[0]?.text ?? '_', rest: 'positional' }); break;
         case 'dictionary_splat_pattern': params.push({ name: named(p)[0]?.text ?? '_', rest: 'keyword' }); break;
         default: break;
       }
     }
-    const body = node.childForFieldName('body');
-    const def: FunctionDef = { name: node.childForFieldName('name')?.text ?? '<lambda>', params, body: [], span: spanOf(node) };
+    const body = field(node, 'body');
+    const def: FunctionDef = { name: field(node, 'name')?.text ?? '<lambda>', params, body: [], span: spanOf(node) };
     if (node.type === 'lambda') def.expressionBody = this.expr(body);
     else def.body = this.block(body);
     return def;
@@ -183,7 +193,7 @@ class PythonConverter {
         return Number.isSafeInteger(value) ? { k: 'num', value, integer: true, span } : { k: 'unknown', span };
       }
       case 'float': return { k: 'num', value: Number(node.text.replace(/_/g, '')), integer: false, span };
-      case 'string': return { k: 'str', value: pythonStringValue(node, this.text), span };
+      case 'string': return { k: 'str', value: stringValue(node, this.text), span };
       case 'concatenated_string': return { k: 'str', value: undefined, span };
       case 'true': return { k: 'bool', value: true, span };
       case 'false': return { k: 'bool', value: false, span };
@@ -196,10 +206,10 @@ class PythonConverter {
         const entries: { key: string; value: Expr }[] = [];
         for (const pair of named(node)) {
           if (pair.type !== 'pair') return { k: 'unknown', span };
-          const key = pair.childForFieldName('key');
-          const keyValue = key?.type === 'string' ? pythonStringValue(key, this.text) : undefined;
+          const key = field(pair, 'key');
+          const keyValue = key?.type === 'string' ? stringValue(key, this.text) : undefined;
           if (keyValue === undefined) return { k: 'unknown', span };
-          entries.push({ key: keyValue, value: this.expr(pair.childForFieldName('value')) });
+          entries.push({ key: keyValue, value: this.expr(field(pair, 'value')) });
         }
         return { k: 'object', entries, span };
       }
@@ -208,32 +218,31 @@ class PythonConverter {
         return inner ? this.expr(inner) : { k: 'unknown', span };
       }
       case 'call': {
-        const argsNode = node.childForFieldName('arguments');
+        const argsNode = field(node, 'arguments');
         if (!argsNode || argsNode.type !== 'argument_list') return { k: 'unknown', span };
         const args: Arg[] = [];
         for (const a of named(argsNode)) {
-          if (a.type === 'keyword_argument') args.push({ keyword: a.childForFieldName('name')?.text ?? '?', value: this.expr(a.childForFieldName('value')) });
+          if (a.type === 'keyword_argument') args.push({ keyword: field(a, 'name')?.text || '?', value: this.expr(field(a, 'value')) });
           else if (a.type === 'list_splat') args.push({ value: this.expr(named(a)[0] ?? null), spread: 'positional' });
           else if (a.type === 'dictionary_splat') args.push({ value: this.expr(named(a)[0] ?? null), spread: 'keyword' });
           else args.push({ value: this.expr(a) });
         }
-        return { k: 'call', func: this.expr(node.childForFieldName('function')), args, span };
+        return { k: 'call', func: this.expr(field(node, 'function')), args, span };
       }
       case 'attribute':
-        return { k: 'attr', obj: this.expr(node.childForFieldName('object')), name: node.childForFieldName('attribute')?.text ?? '?', span };
+        return { k: 'attr', obj: this.expr(field(node, 'object')), name: field(node, 'attribute')?.text || '?', span };
       case 'subscript': {
-        const subs = node.childrenForFieldName('subscript').filter((c): c is Node => c !== null);
+        const value = field(node, 'value');
+        const subs = named(node).filter((c) => c !== value);
         const index: Expr = subs.length === 1 ? this.expr(subs[0]!) : { k: 'tuple', items: subs.map((s) => this.expr(s)), span };
-        return { k: 'index', obj: this.expr(node.childForFieldName('value')), index, span };
+        return { k: 'index', obj: this.expr(field(node, 'value')), index, span };
       }
       case 'slice': {
         // Parts are told apart by the colons between them.
         const parts: (Expr | undefined)[] = [undefined, undefined, undefined];
-        let slot = 0;
-        for (const c of node.children) {
-          if (!c) continue;
-          if (!c.isNamed && c.type === ':') slot++;
-          else if (c.isNamed && slot < 3) parts[slot] = this.expr(c);
+        for (const c of named(node)) {
+          const slot = node.opStarts.filter((start, i) => node.ops[i] === ':' && start < c.startIndex).length;
+          if (slot < 3) parts[slot] = this.expr(c);
         }
         const s: Expr = { k: 'slice', span };
         if (parts[0]) s.start = parts[0];
@@ -242,29 +251,25 @@ class PythonConverter {
         return s;
       }
       case 'binary_operator': {
-        const op = node.childForFieldName('operator')?.type ?? '?';
-        return { k: 'binop', op, left: this.expr(node.childForFieldName('left')), right: this.expr(node.childForFieldName('right')), span };
+        const op = node.ops[0] ?? '?';
+        return { k: 'binop', op, left: this.expr(field(node, 'left')), right: this.expr(field(node, 'right')), span };
       }
       case 'unary_operator':
-        return { k: 'unop', op: node.childForFieldName('operator')?.type ?? '?', operand: this.expr(node.childForFieldName('argument')), span };
+        return { k: 'unop', op: node.ops[0] ?? '?', operand: this.expr(field(node, 'argument')), span };
       case 'not_operator':
-        return { k: 'unop', op: 'not', operand: this.expr(node.childForFieldName('argument')), span };
+        return { k: 'unop', op: 'not', operand: this.expr(field(node, 'argument')), span };
       case 'boolean_operator': {
-        const op = node.childForFieldName('operator')?.type === 'or' ? 'or' : 'and';
-        return { k: 'boolop', op, values: [this.expr(node.childForFieldName('left')), this.expr(node.childForFieldName('right'))], span };
+        const op = node.ops[0] === 'or' ? 'or' : 'and';
+        return { k: 'boolop', op, values: [this.expr(field(node, 'left')), this.expr(field(node, 'right'))], span };
       }
       case 'comparison_operator': {
-        const operands: Expr[] = [];
-        const ops: string[] = [];
-        let pending: string[] = [];
-        for (const c of node.children) {
-          if (!c) continue;
-          if (c.isNamed) {
-            if (operands.length) ops.push(pending.join(' '));
-            pending = [];
-            operands.push(this.expr(c));
-          } else pending.push(c.type);
-        }
+        // Operators sit between the operands; `not in` / `is not` may come as two tokens.
+        const operandNodes = named(node);
+        const operands = operandNodes.map((c) => this.expr(c));
+        const ops = operandNodes.slice(1).map((c, i) => {
+          const before = operandNodes[i]!;
+          return node.ops.filter((_, j) => node.opStarts[j]! >= before.endIndex && node.opStarts[j]! < c.startIndex).join(' ');
+        });
         return { k: 'compare', ops, operands, span };
       }
       case 'conditional_expression': {
@@ -278,27 +283,22 @@ class PythonConverter {
   }
 }
 
-function pythonStringValue(node: Node, text: string): string | undefined {
-  if (node.namedChildren.some((c) => c?.type === 'interpolation')) return undefined;
-  const raw = text.slice(node.startIndex, node.endIndex);
-  const m = /^[rRbBuU]*("""|'''|"|')([\s\S]*)\1$/.exec(raw);
-  return m ? m[2] : undefined;
-}
-
-function importBindings(node: Node): { local: string; path: string }[] {
+function importBindings(node: Node, text: string): { local: string; path: string }[] {
+  const source = (n: Node) => text.slice(n.startIndex, n.endIndex);
   const out: { local: string; path: string }[] = [];
   if (node.type === 'import_statement') {
     for (const c of named(node)) {
-      if (c.type === 'dotted_name') out.push({ local: c.text.split('.')[0]!, path: c.text.split('.')[0]! });
-      else if (c.type === 'aliased_import') out.push({ local: c.childForFieldName('alias')?.text ?? '?', path: c.childForFieldName('name')?.text ?? '?' });
+      if (c.type === 'dotted_name') out.push({ local: source(c).split('.')[0]!, path: source(c).split('.')[0]! });
+      else if (c.type === 'aliased_import') out.push({ local: source(field(c, 'alias') ?? c), path: source(field(c, 'name') ?? c) });
     }
     return out;
   }
-  const moduleName = node.childForFieldName('module_name')?.text ?? '';
-  for (const c of node.childrenForFieldName('name')) {
-    if (!c) continue;
-    if (c.type === 'dotted_name') out.push({ local: c.text, path: `${moduleName}.${c.text}` });
-    else if (c.type === 'aliased_import') out.push({ local: c.childForFieldName('alias')?.text ?? '?', path: `${moduleName}.${c.childForFieldName('name')?.text ?? '?'}` });
+  const moduleNode = field(node, 'module_name');
+  const moduleName = moduleNode ? source(moduleNode) : '';
+  for (const c of named(node)) {
+    if (c === moduleNode) continue;
+    if (c.type === 'dotted_name') out.push({ local: source(c), path: `${moduleName}.${source(c)}` });
+    else if (c.type === 'aliased_import') out.push({ local: source(field(c, 'alias') ?? c), path: `${moduleName}.${source(field(c, 'name') ?? c)}` });
   }
   return out;
 }
@@ -308,15 +308,15 @@ export function assignedNames(node: Node): string[] {
   const names = new Set<string>();
   const visit = (n: Node, depth: number): void => {
     if (depth > 60) return;
-    if ((n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement') && n.childForFieldName('left')) {
-      collectTargetNames(n.childForFieldName('left')!, names);
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement') && field(n, 'left')) {
+      collectTargetNames(field(n, 'left')!, names);
     }
     if (n.type === 'function_definition' || n.type === 'class_definition') {
-      const name = n.childForFieldName('name');
+      const name = field(n, 'name');
       if (name) names.add(name.text);
       return;
     }
-    for (const c of n.namedChildren) if (c) visit(c, depth + 1);
+    for (const c of n.children) visit(c, depth + 1);
   };
   visit(node, 0);
   return [...names];
@@ -325,6 +325,6 @@ export function assignedNames(node: Node): string[] {
 function collectTargetNames(node: Node, into: Set<string>): void {
   if (node.type === 'identifier') into.add(node.text);
   else if (['pattern_list', 'tuple_pattern', 'list_pattern', 'expression_list', 'tuple', 'list', 'parenthesized_expression'].includes(node.type)) {
-    for (const c of node.namedChildren) if (c) collectTargetNames(c, into);
+    for (const c of node.children) collectTargetNames(c, into);
   }
 }

@@ -11,7 +11,7 @@ export const tfjsChecker: ModelChecker = {
   framework: 'tfjs',
   check(context: CheckContext): Finding[] {
     try {
-      const program = scriptProgram(context.tree.rootNode, context.document.text);
+      const program = scriptProgram(context.tree, context.document.text);
       const result = interpretProgram(program, context.deadline, context.log);
       return decideResidualSites(result, 'tfjs', 'script', tfjsProjectionFixes(program, context.document.grammar !== 'javascript'));
     } catch (err) {

@@ -143,7 +143,7 @@ test('TF.js fixtures agree with the real @tensorflow/tfjs', async () => {
     // The checker's own view of the same additions.
     const tree = grammars.parse(grammarFor(file)!, text);
     try {
-      const result = interpretProgram(scriptProgram(tree.rootNode, text), performance.now() + 5000, () => {});
+      const result = interpretProgram(scriptProgram(tree, text), performance.now() + 5000, () => {});
       const inferred = new Map<number, Set<string>>();
       for (const ob of result.observations.filter((o) => o.concrete)) {
         const line = ob.span.range.start.line;
