@@ -405,7 +405,7 @@ export class GradientFlowPage {
     // An empty panel offers its own Run button and has nothing to export.
     this.ui.rerun.hidden = !this.host.inEditor || !hasData;
     this.ui.exportGroup.hidden = !hasData;
-    this.ui.stop.hidden = !this.host.inEditor;
+    this.ui.stop.hidden = !this.host.inEditor || !hasData;
     this.ui.exportHtml.hidden = !this.host.inEditor;
     setDisabled(this.ui.rerun, !this.canRerun || !!state?.running);
     setDisabled(this.ui.stop, !this.canStop || !state?.running);

@@ -79,6 +79,7 @@ describe('gradient-flow panel in Chromium', () => {
     assert.match(await empty.innerText(), /Command Palette/);
     assert.equal(await panel.page.locator('.probe-content').isVisible(), false);
     assert.equal(await panel.page.locator('.export-group').isVisible(), false, 'nothing to export yet');
+    assert.equal(await panel.page.locator('.toolbar vscode-button').filter({ visible: true }).count(), 0, 'no run controls without a run');
     await panel.post({ type: 'controls', canRerun: true, canStop: false });
     await settled(panel);
     await panel.page.locator('.empty-state vscode-button').click();
