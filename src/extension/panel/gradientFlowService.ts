@@ -1,12 +1,11 @@
 import * as vscode from 'vscode';
 import type { ExportFormat } from '../../core/probe/panelProtocol';
-import { parseProbeMessage } from '../../core/probe/probeMessageValidation';
-import type { ReceivedProbeMessage } from '../../core/probe/probeMessageValidation';
+import { parseProbeMessage, type ReceivedProbeMessage } from '../../core/probe/probeMessageValidation';
 import { ProbeRunState, createProbeRun, parseProbeRunFile, type ProbeRunRecord, type RunOutcome } from '../../core/probe/probeRun';
 import { probeRunToCsv } from '../../core/probe/probeSummary';
 import { renderProbeReportHtml } from '../../core/probe/reportHtml';
 import type { ProbePlan } from '../../core/probe/protocol';
-import { GradientFlowPanel, gradientFlowViewType } from './gradientFlowPanel';
+import { GradientFlowPanel } from './gradientFlowPanel';
 import { MessageBatcher } from './messageBatcher';
 
 /** What the probe command flow plugs in so the panel's Re-run and Stop buttons work. */
@@ -270,4 +269,3 @@ export class GradientFlowService implements vscode.Disposable {
   }
 }
 
-export { gradientFlowViewType };
