@@ -1,7 +1,8 @@
 // Training speed of the probe per backend and depth: ms per step and GFLOP/s (forward and
 // backward FLOPs of the convs and the classifier, from the core's network description).
 // One process, one core, as each probe child runs. Figures, not pass/fail; other work on
-// the machine makes them noisy.
+// the machine makes the wall-clock figures noisy, so the CPU time this process used per
+// step is printed too (less sensitive to load, though caches are still shared).
 //   node out/bench/probe-speed.js [--backends wasm,cpu] [--depths 8,20,56] [--steps 10]
 //        [--width 16] [--input 16] [--batch 32] [--plain]
 import { parseArgs } from 'node:util';
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   const steps = Number(values.steps);
   const warmup = 2;
   console.log(`probe speed: batch ${values.batch}, ${values.input}x${values.input}x3 input, width ${values.width}, BatchNorm, Adam; ${steps} timed steps after ${warmup} warm-up; ${cpus()[0]?.model ?? 'CPU'}`);
-  console.log('backend     variant          ms/step   GFLOP/s   init profile ms');
+  console.log('backend     variant          ms/step   GFLOP/s   cpu ms/step   GFLOP/s (cpu)   init profile ms');
   for (const backendName of values.backends.split(',') as BackendPreference[]) {
     let backend;
     try {
@@ -49,17 +50,26 @@ async function main(): Promise<void> {
       const messages: ProbeMessage[] = [];
       const started = performance.now();
       let initMs = 0;
+      let cpuAtWarm = 0;
+      const cpuMs = (): number => {
+        const usage = process.cpuUsage();
+        return (usage.user + usage.system) / 1000;
+      };
       await runVariant(backend, plan, variant.id, {
         emit: (m) => {
           if (m.type === 'gradients' && m.step === 0) initMs = performance.now() - started;
+          if (m.type === 'step' && m.step === warmup - 1) cpuAtWarm = cpuMs();
           messages.push(m);
         },
         cancelled: () => false,
       });
+      const cpuPerStep = (cpuMs() - cpuAtWarm) / steps;
       const flops = (messages.find((m) => m.type === 'started') as Extract<ProbeMessage, { type: 'started' }>).flopsPerStep!;
       const timed = messages.filter((m): m is Extract<ProbeMessage, { type: 'step' }> => m.type === 'step' && m.step >= warmup).map((m) => m.ms);
       const ms = timed.reduce((a, b) => a + b, 0) / timed.length;
-      console.log(`${backend.name.padEnd(11)} ${variant.id.padEnd(15)} ${ms.toFixed(0).padStart(8)} ${(flops / ms / 1e6).toFixed(1).padStart(9)} ${initMs.toFixed(0).padStart(17)}`);
+      console.log(
+        `${backend.name.padEnd(11)} ${variant.id.padEnd(15)} ${ms.toFixed(0).padStart(8)} ${(flops / ms / 1e6).toFixed(1).padStart(9)} ${cpuPerStep.toFixed(0).padStart(13)} ${(flops / cpuPerStep / 1e6).toFixed(1).padStart(15)} ${initMs.toFixed(0).padStart(17)}`,
+      );
     }
   }
 }
