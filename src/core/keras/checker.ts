@@ -1,6 +1,7 @@
 // The Keras front end: Python files that build models with `keras.layers`.
-import type { CheckContext, ModelChecker } from '../analysis';
+import type { CheckContext, CheckerOutput, ModelChecker } from '../analysis';
 import type { Finding } from '../diagnostic';
+import { layersAnnotations } from './annotations';
 import { interpretProgram } from './interpreter';
 import { kerasProjectionFixes } from './projectionFix';
 import { pythonProgram } from './pythonSyntax';
@@ -9,16 +10,17 @@ import { decideResidualSites } from './residualSites';
 export const kerasChecker: ModelChecker = {
   name: 'keras-residual-shapes',
   framework: 'keras',
-  check(context: CheckContext): Finding[] {
+  check(context: CheckContext): CheckerOutput {
     // Detection is deliberately loose; a file that never says "keras" builds no Keras model.
-    if (!/keras/.test(context.document.text)) return [];
+    if (!/keras/.test(context.document.text)) return { findings: [] };
     try {
       const program = pythonProgram(context.tree, context.document.text);
       const result = interpretProgram(program, context.deadline, context.log);
-      return decideResidualSites(result, 'keras', 'python', kerasProjectionFixes(program));
+      const findings: Finding[] = decideResidualSites(result, 'keras', 'python', kerasProjectionFixes(program));
+      return { findings, annotations: layersAnnotations(result, 'keras', context.document.text) };
     } catch (err) {
       context.log(`${context.document.uri}: Keras checker gave up: ${err instanceof Error ? err.message : String(err)}`);
-      return [];
+      return { findings: [] };
     }
   },
 };

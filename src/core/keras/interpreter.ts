@@ -46,8 +46,20 @@ export interface AddObservation {
   invocation: number;
 }
 
+/** A tensor the code names or a layer it applies, with its shape there: for hovers and inlay hints. */
+export interface ShapeNote {
+  span: Span;
+  name: string;
+  kind: 'variable' | 'layer';
+  shape: Shape;
+  concrete: boolean;
+  /** Last line of the statement that made it (where a line-end hint goes). */
+  statementEndLine: number;
+}
+
 export interface InterpretResult {
   observations: AddObservation[];
+  notes: ShapeNote[];
   /** Symbols that stand for flags (`conv_shortcut`): written as flags in messages, tried as 0/1. */
   flags: Set<string>;
   /** Loop counters (`i`): tried from 0. */
@@ -79,6 +91,7 @@ const maxLoopIterations = 2048;
 const maxGuardOptions = 8;
 const maxTrace = 16;
 const maxSteps = 3_000_000;
+const maxNotes = 20_000;
 
 const pythonBuiltins = ['range', 'len', 'int', 'float', 'max', 'min', 'list', 'tuple', 'zip', 'enumerate', 'isinstance', 'print', 'str', 'sum', 'abs', 'round', 'getattr', 'hasattr', 'super', 'dict', 'bool', 'sorted', 'reversed'];
 
@@ -92,11 +105,12 @@ export function interpretProgram(program: Program, deadline: number, log: (line:
     incomplete = true;
     log(`layers interpreter: ${err.message}; findings so far are kept, the rest of the file is not checked`);
   }
-  return { observations: interpreter.observations, flags: interpreter.flags, loopSymbols: interpreter.loopSymbols, incomplete };
+  return { observations: interpreter.observations, notes: interpreter.notes, flags: interpreter.flags, loopSymbols: interpreter.loopSymbols, incomplete };
 }
 
 class LayersInterpreter {
   readonly observations: AddObservation[] = [];
+  readonly notes: ShapeNote[] = [];
   readonly flags = new Set<string>();
   readonly loopSymbols = new Set<string>();
   private readonly language: Language;
@@ -394,6 +408,7 @@ class LayersInterpreter {
     switch (target.k) {
       case 'name':
         frame.scope.vars.set(target.name, value);
+        if (target.span) this.note(target.span, target.name, 'variable', value, frame);
         return;
       case 'attr': {
         const obj = this.evalExpr(target.obj, frame);
@@ -1226,7 +1241,9 @@ class LayersInterpreter {
     // Shape-preserving layers keep the cell, so a helper's input still learns its rank further down.
     if (spec.preservesShape) return { t: 'tensor', cell: tensor.cell, trace: extendTrace(tensor.trace, applied) };
     if (!tensor.cell.shape) return { t: 'tensor', cell: { shape: null, lazy: false, suffix: '' }, trace: extendTrace(tensor.trace, applied) };
-    return { t: 'tensor', cell: { shape: spec.output(layer.params, tensor.cell.shape), lazy: false, suffix: '' }, trace: extendTrace(tensor.trace, applied) };
+    const out: TensorValue = { t: 'tensor', cell: { shape: spec.output(layer.params, tensor.cell.shape), lazy: false, suffix: '' }, trace: extendTrace(tensor.trace, applied) };
+    if (call) this.note(call.span, layer.calleeText, 'layer', out, frame);
+    return out;
   }
 
   private mergeInputs(type: string, inputs: Value | undefined, argExpr: Expr | undefined, span: Span | undefined, frame: Frame, params: LayerParams): Value {
@@ -1266,6 +1283,16 @@ class LayersInterpreter {
       acc = { t: 'tensor', cell: outcome.kind === 'same' && acc.cell === next.cell ? acc.cell : { shape, lazy: false, suffix: '' }, trace: deeper.trace };
     }
     return acc;
+  }
+
+  private note(span: Span, name: string, kind: 'variable' | 'layer', value: Value, frame: Frame): void {
+    if (this.notes.length >= maxNotes) return;
+    const tensors = value.t === 'guarded' ? value.options.map(([, v]) => v) : [value];
+    for (const t of tensors) {
+      if (t.t === 'tensor' && t.cell.shape) {
+        this.notes.push({ span, name, kind, shape: [...t.cell.shape], concrete: frame.concrete, statementEndLine: frame.statement?.range.end.line ?? span.range.end.line });
+      }
+    }
   }
 
   private record(span: Span, left: TensorValue, right: TensorValue, leftExpr: Expr | undefined, rightExpr: Expr | undefined, frame: Frame): void {

@@ -129,7 +129,7 @@ class PythonConverter {
   private target(node: Node | null): Target {
     if (!node) return { k: 'ignored' };
     switch (node.type) {
-      case 'identifier': return { k: 'name', name: node.text };
+      case 'identifier': return { k: 'name', name: node.text, span: spanOf(node) };
       case 'attribute': return { k: 'attr', obj: this.expr(field(node, 'object')), name: field(node, 'attribute')?.text || '?' };
       case 'subscript': return { k: 'index', obj: this.expr(field(node, 'value')), index: this.expr(field(node, 'subscript')) };
       case 'pattern_list':

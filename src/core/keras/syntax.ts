@@ -29,7 +29,7 @@ export interface FunctionDef {
 }
 
 export type Target =
-  | { k: 'name'; name: string }
+  | { k: 'name'; name: string; span?: Span }
   | { k: 'attr'; obj: Expr; name: string }
   | { k: 'index'; obj: Expr; index: Expr }
   | { k: 'unpack'; items: Target[] }

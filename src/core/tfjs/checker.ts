@@ -1,6 +1,7 @@
 // The TF.js front end: TypeScript and JavaScript files that build models with `tf.layers`.
-import type { CheckContext, ModelChecker } from '../analysis';
+import type { CheckContext, CheckerOutput, ModelChecker } from '../analysis';
 import type { Finding } from '../diagnostic';
+import { layersAnnotations } from '../keras/annotations';
 import { interpretProgram } from '../keras/interpreter';
 import { decideResidualSites } from '../keras/residualSites';
 import { tfjsProjectionFixes } from './projectionFix';
@@ -9,14 +10,15 @@ import { scriptProgram } from './scriptSyntax';
 export const tfjsChecker: ModelChecker = {
   name: 'tfjs-residual-shapes',
   framework: 'tfjs',
-  check(context: CheckContext): Finding[] {
+  check(context: CheckContext): CheckerOutput {
     try {
       const program = scriptProgram(context.tree, context.document.text);
       const result = interpretProgram(program, context.deadline, context.log);
-      return decideResidualSites(result, 'tfjs', 'script', tfjsProjectionFixes(program, context.document.grammar !== 'javascript'));
+      const findings: Finding[] = decideResidualSites(result, 'tfjs', 'script', tfjsProjectionFixes(program, context.document.grammar !== 'javascript'));
+      return { findings, annotations: layersAnnotations(result, 'tfjs', context.document.text) };
     } catch (err) {
       context.log(`${context.document.uri}: TF.js checker gave up: ${err instanceof Error ? err.message : String(err)}`);
-      return [];
+      return { findings: [] };
     }
   },
 };

@@ -145,7 +145,7 @@ class ScriptConverter {
   private target(node: Node | null): Target {
     if (!node) return { k: 'ignored' };
     switch (node.type) {
-      case 'identifier': return { k: 'name', name: this.src(node) };
+      case 'identifier': return { k: 'name', name: this.src(node), span: spanOf(node) };
       case 'member_expression': return { k: 'attr', obj: this.expr(field(node, 'object')), name: this.srcOf(field(node, 'property')) };
       case 'subscript_expression': return { k: 'index', obj: this.expr(field(node, 'object')), index: this.expr(field(node, 'index')) };
       case 'array_pattern': return { k: 'unpack', items: named(node).map((c) => this.target(c)) };
