@@ -21,6 +21,7 @@ export class DocumentAnalyzer {
     private readonly grammars: Promise<Grammars>,
     private readonly connection: Connection,
     private readonly settings: () => ServerSettings,
+    private readonly isOpen: (uri: string) => boolean,
     private readonly onPublished: () => void = () => {},
   ) {}
 
@@ -69,6 +70,8 @@ export class DocumentAnalyzer {
       return undefined;
     }
     const result = await this.analyze(uri, grammarFor(path), text);
+    // Opened meanwhile: the editor's text wins over what is on disk.
+    if (this.isOpen(uri)) return result;
     if (result && (result.findings.length > 0 || this.results.has(uri))) {
       this.results.set(uri, { version: -1, result });
       await this.connection.sendDiagnostics({ uri, diagnostics: result.findings.map(toLspDiagnostic) });

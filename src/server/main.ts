@@ -35,7 +35,8 @@ connection.onInitialize((params): InitializeResult => {
   workspaceFolders = (params.workspaceFolders ?? []).map((f) => URI.parse(f.uri)).filter((u) => u.scheme === 'file').map((u) => u.fsPath);
   const grammarDir = join(__dirname, 'grammars');
   const grammarsReady = Grammars.load(grammarDir);
-  analyzer = new DocumentAnalyzer(grammarsReady, connection, () => settings, () => {
+  const isOpen = (uri: string): boolean => documents.get(uri) !== undefined;
+  analyzer = new DocumentAnalyzer(grammarsReady, connection, () => settings, isOpen, () => {
     // Hints are asked for before the debounced analysis lands; ask the editor again after.
     if (canRefreshInlayHints && settings.inlayHints) void connection.languages.inlayHint.refresh();
   });

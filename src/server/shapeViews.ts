@@ -36,12 +36,23 @@ export function inlayHintsFor(result: AnalysisResult | undefined, range: Range):
   return hints;
 }
 
+/**
+ * A block reached by several instantiations has one shape per instantiation, joined
+ * with ` | `. A line-end hint shows the first known one and how many others there are;
+ * the tooltip lists them all.
+ */
+function compactShapes(shape: string): string {
+  const variants = [...new Set(shape.split(' | ').map((s) => s.trim()))].filter((s) => s !== '(?)' && s !== '?');
+  if (variants.length === 0) return '(?)';
+  return variants.length === 1 ? variants[0]! : `${variants[0]} (+${variants.length - 1} more)`;
+}
+
 function toInlayHint(annotation: ShapeAnnotation): InlayHint {
   return {
     position: annotation.range.end,
-    label: `→ ${annotation.shape}`,
+    label: `→ ${compactShapes(annotation.shape)}`,
     kind: InlayHintKind.Type,
     paddingLeft: true,
-    tooltip: `${annotation.name}: ${annotation.shape} (inferred by Residual Lens)`,
+    tooltip: `${annotation.name}: ${annotation.shape.split(' | ').join(', or ')} (inferred by Residual Lens)`,
   };
 }

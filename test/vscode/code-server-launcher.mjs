@@ -101,6 +101,11 @@ async function handleBridgeRequest(request) {
       await locator.waitFor({ state: 'visible', timeout });
       return await locator.innerText();
     }
+    case 'waitForTextGone': {
+      const locator = page.locator(request.selector).filter({ hasText: request.text }).first();
+      await locator.waitFor({ state: 'hidden', timeout });
+      return null;
+    }
     case 'count':
       return await page.locator(request.selector).count();
     default:
@@ -162,7 +167,7 @@ async function main() {
   await page.exposeFunction('codeAutomationLog', (type, logArgs) => {
     const text = Array.isArray(logArgs) ? format(...logArgs) : String(logArgs);
     // The offline machine's marketplace and telemetry failures are noise, not results.
-    if (/ENOTFOUND|open-vsx|marketplace|AccountPolicyGate|AgentHost|Creating a socket|grace time/.test(text) || /^\s+at /m.test(text)) return;
+    if (/ENOTFOUND|open-vsx|marketplace|AccountPolicyGate|AgentHost|Creating a socket|grace time/.test(text)) return;
     (type === 'error' ? console.error : console.log)(text);
   });
   const remote = (p) => `vscode-remote://127.0.0.1:${port}${resolve(p)}`;

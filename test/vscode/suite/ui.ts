@@ -19,5 +19,6 @@ export const ui = {
   click: (selector: string, timeoutMs?: number) => call<null>({ action: 'click', selector, timeoutMs }),
   text: (selector: string, timeoutMs?: number) => call<string>({ action: 'text', selector, timeoutMs }),
   waitForText: (selector: string, text: string, timeoutMs?: number) => call<string>({ action: 'waitForText', selector, text, timeoutMs }),
+  waitForTextGone: (selector: string, text: string, timeoutMs?: number) => call<null>({ action: 'waitForTextGone', selector, text, timeoutMs }),
   count: (selector: string) => call<number>({ action: 'count', selector }),
 };
