@@ -106,6 +106,7 @@ export class Interpreter {
   readonly instances: InstanceValue[] = [];
   /** Classes whose forward ran with concrete constructor arguments. */
   readonly forwardedClasses = new Set<ClassInfo>();
+  private readonly forwardMemo = new Map<string, Value>();
   /** Inputs that module-level code fed to a model class (`model(torch.randn(2, 3, 32, 32))`). */
   readonly concreteInputs = new Map<ClassInfo, Shape>();
   /** Set when a later decision point exists that this run did not branch on. */
@@ -1223,6 +1224,14 @@ export class Interpreter {
         module.forwarded = true;
         const first = firstTensor(args.positional);
         if (!frame.inForward && first && !first.cell.lazy && first.cell.shape?.every((d) => typeof d === 'number')) this.concreteInputs.set(module.cls, first.cell.shape);
+        // The same block with the same arguments on the same input shape gives the same
+        // result and the same additions: a ResNet-101 has 23 identical blocks in a row.
+        const memoKey = forwardKey(module, args);
+        const memo = memoKey === undefined ? undefined : this.forwardMemo.get(memoKey);
+        if (memo) {
+          for (const cls of linearBases(module.cls)) this.forwardedClasses.add(cls);
+          return freshCopy(memo, Math.max(...args.positional.filter((a): a is TensorValue => a.t === 'tensor').map((a) => a.depth), 0) + 1);
+        }
         // Inside a forward, depth counts from this module's own input.
         const positional = args.positional.map((a) => (a.t === 'tensor' ? { ...a, depth: 0 } : a));
         const result = this.callFunction(
@@ -1231,6 +1240,7 @@ export class Interpreter {
           { inForward: true, ...(firstTensor(positional) ? { input: firstTensor(positional)! } : {}) },
         );
         for (const cls of linearBases(module.cls)) this.forwardedClasses.add(cls);
+        if (memoKey !== undefined) this.forwardMemo.set(memoKey, result);
         if (result.t === 'tensor') return { ...result, depth: Math.max(...args.positional.filter((a): a is TensorValue => a.t === 'tensor').map((a) => a.depth), 0) + 1 };
         return result;
       }
@@ -1772,6 +1782,77 @@ export class Interpreter {
 class CallTooDeep extends Error {}
 
 // ---- helpers ----------------------------------------------------------------------
+
+/** A key for a forward call: the class, its constructor arguments and the input shapes; undefined when not safe. */
+function forwardKey(module: InstanceValue, args: CallArgs): string | undefined {
+  if (args.keywords.size) return undefined;
+  const parts: string[] = [];
+  for (const a of args.positional) {
+    if (a.t === 'tensor' && a.cell.lazy) return undefined; // its first layer still has to fix its rank
+    const k = valueKey(a, 0);
+    if (k === undefined) return undefined;
+    parts.push(k);
+  }
+  const self = valueKey(module, 0);
+  return self === undefined ? undefined : `${self}<-${parts.join(',')}`;
+}
+
+function dimKey(d: ShapeDim): string {
+  return d === null ? '?' : typeof d === 'number' ? String(d) : d.key;
+}
+
+const instanceIds = new WeakMap<ClassInfo, number>();
+let nextClassId = 1;
+
+function valueKey(v: Value, depth: number): string | undefined {
+  if (depth > 6) return undefined;
+  switch (v.t) {
+    case 'int': return `i${dimKey(v.v)}`;
+    case 'float': return `f${v.v}`;
+    case 'bool': return typeof v.v === 'boolean' ? `b${v.v}` : undefined;
+    case 'str': return `s${JSON.stringify(v.v)}`;
+    case 'none': return 'n';
+    case 'tuple':
+    case 'list': {
+      if (v.t === 'list' && v.incomplete) return undefined;
+      const items = v.items.map((i) => valueKey(i, depth + 1));
+      return items.includes(undefined) ? undefined : `[${items.join(',')}]`;
+    }
+    case 'dict': {
+      const items = [...v.entries].map(([k, i]) => `${k}:${valueKey(i, depth + 1)}`);
+      return items.some((i) => i.endsWith(':undefined')) ? undefined : `{${items.join(',')}}`;
+    }
+    case 'tensor': return v.cell.shape ? `T(${v.cell.shape.map(dimKey).join(',')})${v.layout ?? ''}` : undefined;
+    case 'layer': return `L${v.desc.type}${JSON.stringify(v.desc.params, (_k, p: unknown) => (p && typeof p === 'object' && 'key' in p ? (p as { key: string }).key : p))}`;
+    case 'container': {
+      if (v.incomplete) return undefined;
+      const items = v.items.map((i) => valueKey(i, depth + 1));
+      return items.includes(undefined) ? undefined : `${v.kind}[${items.join(',')}]`;
+    }
+    case 'class': {
+      let id = instanceIds.get(v.cls);
+      if (id === undefined) instanceIds.set(v.cls, (id = nextClassId++));
+      return `C${id}`;
+    }
+    case 'instance': {
+      if (v.incomplete) return undefined;
+      let id = instanceIds.get(v.cls);
+      if (id === undefined) instanceIds.set(v.cls, (id = nextClassId++));
+      // A dataclass config is its fields; a module is its constructor arguments.
+      const source = v.cls.isDataclass ? v.attrs : v.args;
+      const items = [...source].map(([k, i]) => [k, valueKey(i, depth + 1)] as const);
+      if (items.some(([, i]) => i === undefined)) return undefined;
+      return `I${id}(${items.map(([k, i]) => `${k}=${i}`).join(',')})`;
+    }
+    default: return undefined;
+  }
+}
+
+function freshCopy(v: Value, depth: number): Value {
+  if (v.t === 'tensor') return tensor(v.cell.shape, v.layout, depth);
+  if (v.t === 'tuple') return { t: 'tuple', items: v.items.map((i) => freshCopy(i, depth)) };
+  return v;
+}
 
 function firstTensor(values: Value[]): TensorValue | undefined {
   return values.find((v): v is TensorValue => v.t === 'tensor');

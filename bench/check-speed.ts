@@ -1,0 +1,140 @@
+// Check speed of the PyTorch shape checker: a ~300-line model file after warm-up, a
+// ~2 000-line file, and a scan of every model file in test/fixtures and examples.
+// One process, one core. Figures, not pass/fail; other work on the machine makes them noisy.
+//   node out/bench/check-speed.js [--runs 30]
+import { parseArgs } from 'node:util';
+import { cpus } from 'node:os';
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { analyzeDocument, defaultAnalysisOptions } from '../src/core/analysis';
+import { registerBuiltinCheckers } from '../src/core/checkers';
+import { Grammars, grammarFor } from '../src/core/parse/grammars';
+import { examplesDir, fixturesDir, grammarsDir } from '../test/support/paths';
+
+function readBesides(path: string): string | undefined {
+  try {
+    return readFileSync(path.startsWith('file://') ? path.slice(7) : path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A 2 000-line file: many blocks of different kinds, each built by a default-argument class. */
+function largeModelFile(lines: number): string {
+  const parts = ['import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n'];
+  let i = 0;
+  while (parts.join('').split('\n').length < lines) {
+    parts.push(`
+
+class Block${i}(nn.Module):
+    expansion = ${1 + (i % 2) * 3}
+
+    def __init__(self, in_planes=${16 * (1 + (i % 3))}, planes=${16 * (1 + (i % 4))}, stride=${1 + (i % 2)}):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes * self.expansion, kernel_size=3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes * self.expansion)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or in_planes != planes * self.expansion:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_planes, planes * self.expansion, kernel_size=1, stride=stride, bias=False),
+                nn.BatchNorm2d(planes * self.expansion),
+            )
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        out = out + self.shortcut(x)
+        return F.relu(out)
+
+
+class Stage${i}(nn.Module):
+    def __init__(self, width=${16 * (1 + (i % 3))}, depth=3):
+        super().__init__()
+        self.blocks = nn.Sequential(*[Block${i}(width, width // Block${i}.expansion, 1) for _ in range(depth)])
+
+    def forward(self, x):
+        return self.blocks(x) + x
+`);
+    i++;
+  }
+  return parts.join('');
+}
+
+function stats(samples: number[]): string {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return `median ${at(0.5).toFixed(2)} ms, p90 ${at(0.9).toFixed(2)} ms, min ${sorted[0]!.toFixed(2)} ms`;
+}
+
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true }).map(String).filter((f) => grammarFor(f) !== undefined).map((f) => join(dir, f)).sort();
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' } } });
+  const runs = Number(values.runs);
+  registerBuiltinCheckers();
+  const grammars = await Grammars.load(grammarsDir);
+  const options = { ...defaultAnalysisOptions, readWorkspaceFile: readBesides, budgetMs: 10_000 };
+  // CPU time of this process as well as wall time: on a shared machine the wall clock
+  // also counts the time other processes hold the core.
+  const time = (uri: string, text: string): { ms: number; cpuMs: number; findings: number } => {
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    const result = analyzeDocument({ uri, grammar: grammarFor(uri) ?? 'python', text }, grammars, options);
+    const used = process.cpuUsage(cpu);
+    return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000, findings: result.findings.length };
+  };
+  const measure = (label: string, uri: string, text: string): void => {
+    for (let i = 0; i < 5; i++) time(uri, text); // warm-up: JIT and parser
+    const samples: number[] = [];
+    const cpuSamples: number[] = [];
+    let findings = 0;
+    for (let i = 0; i < runs; i++) {
+      const r = time(uri, text);
+      samples.push(r.ms);
+      cpuSamples.push(r.cpuMs);
+      findings = r.findings;
+    }
+    console.log(`${label.padEnd(44)} ${String(text.split('\n').length).padStart(5)} lines  wall ${stats(samples)}; CPU ${stats(cpuSamples)}  (${findings} findings)`);
+  };
+
+  console.log(`check speed: ${runs} runs after 5 warm-up runs, one process, ${cpus()[0]?.model ?? 'CPU'} (${cpus().length} cores shared)`);
+  const typical = join(fixturesDir, 'pytorch', 'c02_torchvision_resnet.py');
+  measure('torchvision-style resnet.py (6 factories)', typical, readFileSync(typical, 'utf8'));
+  const cifar = join(fixturesDir, 'pytorch', 'c03_cifar_option_a.py');
+  measure('CIFAR ResNet with option A', cifar, readFileSync(cifar, 'utf8'));
+  const gpt = join(fixturesDir, 'pytorch', 'c04_nanogpt.py');
+  measure('nanoGPT-style Transformer', gpt, readFileSync(gpt, 'utf8'));
+  measure('generated model file', '/bench/large.py', largeModelFile(2000));
+
+  const files = [...listFiles(fixturesDir), ...listFiles(examplesDir)];
+  const texts = files.map((f) => [f, readFileSync(f, 'utf8')] as const);
+  for (const [f, t] of texts) time(f, t);
+  const scans: number[] = [];
+  const cpuScans: number[] = [];
+  const perFile = new Map<string, number>();
+  for (let i = 0; i < Math.max(3, Math.floor(runs / 5)); i++) {
+    const started = performance.now();
+    let cpu = 0;
+    for (const [f, t] of texts) {
+      const r = time(f, t);
+      cpu += r.cpuMs;
+      perFile.set(f, Math.min(perFile.get(f) ?? Infinity, r.cpuMs));
+    }
+    scans.push(performance.now() - started);
+    cpuScans.push(cpu);
+  }
+  const slowest = [...perFile].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([f, ms]) => `${f.split('/').pop()} ${ms.toFixed(1)} ms`);
+  const perFileMedian = [...perFile.values()].sort((a, b) => a - b)[Math.floor(perFile.size / 2)] ?? 0;
+  console.log(`scan of test/fixtures + examples: ${files.length} files, wall ${stats(scans)}; CPU ${stats(cpuScans)} per scan`);
+  console.log(`  per file (best CPU of the scans): median ${perFileMedian.toFixed(2)} ms; slowest ${slowest.join(', ')}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
