@@ -165,16 +165,39 @@ export function smooth(values: (number | null)[], weight: number): (number | nul
   });
 }
 
-function formatTick(value: number, log: boolean, ticks: { value: number }[]): string {
+/**
+ * Log-axis ticks chosen here rather than by Chart.js (which ticks 1..9 of each decade and
+ * then skips some at random): 1, 2 and 5 of each decade over a narrow range, powers of ten
+ * over a wide one, thinned to at most `limit`, and never fewer than two.
+ */
+export function logTicks(min: number, max: number, limit = 8): number[] {
+  if (!(min > 0) || !(max >= min)) return [];
+  const low = Math.floor(Math.log10(min));
+  const high = Math.ceil(Math.log10(max));
+  const inRange = (v: number): boolean => v >= min * (1 - 1e-9) && v <= max * (1 + 1e-9);
+  const candidates = (mantissas: number[]): number[] => {
+    const out: number[] = [];
+    for (let e = low; e <= high; e++) for (const m of mantissas) out.push(Number((m * Math.pow(10, e)).toPrecision(12)));
+    return out.filter(inRange);
+  };
+  let ticks = candidates([1, 2, 5]);
+  if (ticks.length > limit) ticks = candidates([1]);
+  if (ticks.length > limit) {
+    const step = Math.ceil(ticks.length / limit);
+    ticks = ticks.filter((_, i) => i % step === 0);
+  }
+  if (ticks.length < 2) {
+    const ends = [min, max].map((v) => Number(v.toPrecision(2))).filter(inRange);
+    ticks = [...new Set([...ends, ...ticks])].sort((x, y) => x - y);
+  }
+  return ticks;
+}
+
+function formatTick(value: number, log: boolean): string {
   if (!log) return Number(value.toPrecision(3)).toString();
   const exponent = Math.floor(Math.log10(value) + 1e-9);
-  const mantissa = Math.round(value / Math.pow(10, exponent));
-  // Over a few decades label 1, 2 and 5 of each; over more, the powers of ten only.
-  const values = ticks.map((t) => t.value).filter((v) => v > 0);
-  const decades = values.length ? Math.log10(Math.max(...values) / Math.min(...values)) : 0;
-  const labelled = decades <= 3 ? [1, 2, 5] : [1];
-  if (!labelled.includes(mantissa)) return '';
-  if (exponent >= -3 && exponent <= 3) return String(Number(value.toPrecision(1)));
+  if (exponent >= -3 && exponent <= 3) return String(Number(value.toPrecision(2)));
+  const mantissa = Number((value / Math.pow(10, exponent)).toPrecision(2));
   return mantissa === 1 ? `1e${exponent}` : `${mantissa}e${exponent}`;
 }
 
@@ -282,7 +305,14 @@ export class ProbeCharts {
           type: useLog ? 'logarithmic' : 'linear',
           title: { display: true, text: yTitle + (useLog ? ' (log)' : ''), color: t.muted, font },
           ...scaleStyle,
-          ticks: { ...scaleStyle.ticks, autoSkip: true, maxTicksLimit: 8, callback: (value, _index, ticks) => formatTick(Number(value), useLog, ticks) },
+          ticks: { ...scaleStyle.ticks, autoSkip: !useLog, maxTicksLimit: 8, callback: (value) => formatTick(Number(value), useLog) },
+          ...(useLog
+            ? {
+                afterBuildTicks: (scale: { min: number; max: number; ticks: { value: number }[] }) => {
+                  scale.ticks = logTicks(scale.min, scale.max).map((value) => ({ value }));
+                },
+              }
+            : {}),
           ...(name === 'accuracy' ? { min: 0, max: 1 } : {}),
         },
       },

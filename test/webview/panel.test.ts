@@ -100,6 +100,8 @@ describe('gradient-flow panel in Chromium', () => {
 
     const gradient = await inspect(panel, 'gradient');
     assert.equal(gradient.scaleType, 'logarithmic');
+    assert.equal(new Set(gradient.yTickLabels).size, gradient.yTickLabels.length, `no repeated y labels: ${gradient.yTickLabels.join(' ')}`);
+    assert.ok(gradient.yTickLabels.length >= 2, `some y labels: ${gradient.yTickLabels.join(' ')}`);
     assert.deepEqual(
       gradient.datasets.map((d) => d.label),
       recorded.plan.variants.map((v) => v.label),
@@ -263,6 +265,16 @@ describe('gradient-flow panel in Chromium', () => {
     await page.keyboard.press('Enter');
     assert.ok((await panel.posted()).some((m) => m.type === 'stop'), 'Enter on Stop asks the host to stop');
     await assertClean(panel);
+    await panel.page.close();
+  });
+
+  test('a narrow gradient range (depth 8 only) gets distinct log-axis labels', async () => {
+    const panel = await openPanel(browser, panelUrl());
+    const shallow = { plan: { ...recorded.plan, variants: recorded.plan.variants.filter((v) => v.depth === 8) }, messages: recorded.messages.filter((m) => m.message.variant.endsWith('-8')) };
+    await streamRun(panel, shallow);
+    const labels = (await inspect(panel, 'gradient')).yTickLabels;
+    assert.equal(new Set(labels).size, labels.length, `no repeated y labels: ${labels.join(' ')}`);
+    assert.ok(labels.length >= 2, `at least two labels: ${labels.join(' ')}`);
     await panel.page.close();
   });
 
