@@ -233,10 +233,7 @@ class ScriptConverter {
         const value = Number(this.src(node).replace(/_/g, ''));
         return { k: 'num', value, integer: Number.isInteger(value), span };
       }
-      case 'string': {
-        const fragments = named(node).filter((c) => c.type === 'string_fragment' || c.type === 'escape_sequence');
-        return { k: 'str', value: fragments.map((f) => this.src(f)).join(''), span };
-      }
+      case 'string': return { k: 'str', value: scriptStringValue(this.src(node)), span };
       case 'template_string': return { k: 'str', value: undefined, span };
       case 'true': return { k: 'bool', value: true, span };
       case 'false': return { k: 'bool', value: false, span };
@@ -250,7 +247,7 @@ class ScriptConverter {
           if (c.type === 'pair') {
             const key = field(c, 'key');
             if (!key) continue;
-            const keyText = key.type === 'string' ? named(key).map((f) => this.src(f)).join('') : key.type === 'computed_property_name' ? undefined : this.src(key);
+            const keyText = key.type === 'string' ? scriptStringValue(this.src(key)) : key.type === 'computed_property_name' ? undefined : this.src(key);
             if (keyText === undefined) return { k: 'unknown', span };
             entries.push({ key: keyText, value: this.expr(field(c, 'value')) });
           } else if (c.type === 'shorthand_property_identifier') {
@@ -315,10 +312,20 @@ class ScriptConverter {
   }
 }
 
+/**
+ * A string literal's value from its source text, so that it does not depend on how the
+ * plain tree keeps a string's parts; undefined when it holds escapes we do not read.
+ */
+function scriptStringValue(raw: string): string | undefined {
+  const m = /^(['"])([\s\S]*)\1$/.exec(raw);
+  if (!m || m[2]!.includes('\\')) return undefined;
+  return m[2];
+}
+
 function importBindings(node: Node, text: string): { local: string; path: string }[] {
   const src = (n: Node) => text.slice(n.startIndex, n.endIndex);
   const source = field(node, 'source');
-  const module = source ? named(source).map(src).join('') : '';
+  const module = source ? scriptStringValue(src(source)) ?? '' : '';
   const out: { local: string; path: string }[] = [];
   const clause = named(node).find((c) => c.type === 'import_clause');
   if (!clause) return out;
