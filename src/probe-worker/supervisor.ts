@@ -38,6 +38,10 @@ export interface ProbeSupervisorOptions {
   /** The runtime: process.execPath (in VS Code that is Electron, run as Node). */
   execPath?: string;
   env?: NodeJS.ProcessEnv;
+  /** A folder holding @tensorflow/tfjs-node(-gpu) (setting residualLens.probe.tfjsNodePath). */
+  tfjsNodePath?: string;
+  /** Forces a backend in every child, over the plan's preference (RESIDUAL_LENS_BACKEND). */
+  backend?: 'tensorflow' | 'wasm' | 'cpu';
 }
 
 export type VariantEnd = 'done' | 'cancelled' | 'error';
@@ -108,7 +112,12 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
     const child = fork(workerPath, [], {
       execPath: options.execPath ?? process.execPath,
       execArgv: [`--max-old-space-size=${options.maxOldSpaceMb ?? defaultMaxOldSpaceMb}`],
-      env: { ...(options.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
+      env: {
+        ...(options.env ?? process.env),
+        ELECTRON_RUN_AS_NODE: '1',
+        ...(options.tfjsNodePath ? { RESIDUAL_LENS_TFJS_NODE_PATH: options.tfjsNodePath } : {}),
+        ...(options.backend ? { RESIDUAL_LENS_BACKEND: options.backend } : {}),
+      },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });

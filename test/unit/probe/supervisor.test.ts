@@ -155,3 +155,19 @@ test('children exit by themselves when their host dies; Ctrl-C on the CLI writes
   assert.ok(record.variants.every((v: { steps: unknown[] }) => v.steps.length >= 26));
   assert.ok(readdirSync(dir).includes('partial.json'));
 });
+
+test('a forced cpu backend is used and reported; a missing native package is a note, not an error', async () => {
+  const { plan } = planProbe({ ...tiny, architectures: ['plain'], steps: 1, backend: 'auto' });
+  const messages: ProbeMessage[] = [];
+  const run = startProbe({ plan, workerPath, backend: 'cpu', onMessage: (m) => messages.push(m) });
+  await run.finished;
+  const started = messages.find((m) => m.type === 'started');
+  assert.ok(started && started.type === 'started');
+  assert.equal(started.backend, 'cpu');
+  const auto = startProbe({ plan, workerPath, tfjsNodePath: '/nonexistent', onMessage: (m) => messages.push(m) });
+  await auto.finished;
+  const autoStarted = messages.filter((m) => m.type === 'started').at(-1);
+  assert.ok(autoStarted && autoStarted.type === 'started');
+  assert.equal(autoStarted.backend, 'wasm');
+  assert.ok(autoStarted.notes?.some((n) => /tfjs-node-gpu or -node\) is not installed/.test(n)));
+});
