@@ -3,6 +3,7 @@
 // per variant and the degradation verdict. Ctrl-C stops the children and still writes
 // the partial record.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { planProbe, ProbePlanError, type ProbeOptions } from '../core/probe/plan';
@@ -138,7 +139,15 @@ export function formatSummary(record: ProbeRecord): string {
   if (record.caveat) out.push(record.caveat);
   const initTimes = record.variants.map((v) => v.initProfileAtMs).filter((t): t is number => t !== undefined);
   if (initTimes.length === record.variants.length) out.push(`init gradient profile of every variant after ${(Math.max(...initTimes) / 1000).toFixed(1)} s`);
-  if (record.wallMs !== undefined) out.push(`probe finished after ${(record.wallMs / 1000).toFixed(1)} s`);
+  if (record.wallMs !== undefined) {
+    const cpu = record.variants.reduce((sum, v) => sum + (v.cpuMs ?? 0), 0);
+    const cores = availableParallelism();
+    const load = loadavg()[0]!;
+    out.push(
+      `probe finished after ${(record.wallMs / 1000).toFixed(1)} s` +
+        (cpu > 0 ? `; the probe processes used ${(cpu / 1000).toFixed(1)} s of CPU (${(cpu / 1000 / cores).toFixed(1)} s per core on ${cores} cores; load average ${load.toFixed(1)})` : ''),
+    );
+  }
   return out.join('\n');
 }
 

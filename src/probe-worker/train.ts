@@ -31,6 +31,11 @@ export class ProbeRunError extends Error {
   }
 }
 
+function processCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export async function runVariant(backend: SelectedBackend, plan: ProbePlan, variantId: string, controls: RunControls): Promise<void> {
@@ -144,5 +149,6 @@ export async function runVariant(backend: SelectedBackend, plan: ProbePlan, vari
     finalAccuracy: meanOfLast(accuracies),
     msPerStep: losses.length ? trainingMs / losses.length : 0,
     reason,
+    cpuMs: processCpuMs(),
   });
 }

@@ -98,6 +98,8 @@ export type ProbeMessage =
       finalAccuracy: number;
       msPerStep: number;
       reason: 'completed' | 'time-budget' | 'cancelled';
+      /** CPU time the probe process used in all (start-up included): wall time depends on other load, this less. */
+      cpuMs?: number;
     }
   | { type: 'error'; variant: string; code: ProbeErrorCode; message: string; step?: number };
 

@@ -34,6 +34,8 @@ export interface VariantRecord {
   finalLoss?: number;
   finalAccuracy?: number;
   msPerStep?: number;
+  /** CPU time of the variant's process, start-up included. */
+  cpuMs?: number;
   flopsPerStep?: number;
   /** Wall-clock ms from the probe's start to this variant's init gradient profile and to its end. */
   initProfileAtMs?: number;
@@ -123,6 +125,7 @@ export class ProbeRecorder {
         v.finalLoss = message.finalLoss;
         v.finalAccuracy = message.finalAccuracy;
         v.msPerStep = message.msPerStep;
+        if (message.cpuMs !== undefined) v.cpuMs = message.cpuMs;
         v.finishedAtMs = elapsed;
         break;
       case 'error':
