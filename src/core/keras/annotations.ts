@@ -3,7 +3,6 @@
 import type { ShapeAnnotation } from '../diagnostic';
 import type { InterpretResult, ShapeNote } from './interpreter';
 import { formatLayersShape, type LayersFramework } from './residualSites';
-import { lineText } from './sourceEdits';
 
 const maxShapesShown = 3;
 
@@ -29,8 +28,9 @@ export function layersAnnotations(result: InterpretResult, framework: LayersFram
     // The hint goes after the whole statement: the end of its last line.
     if (note.kind === 'variable') lastOnLine.set(note.statementEndLine, annotation);
   }
+  const lines = text.split('\n');
   for (const [line, a] of lastOnLine) {
-    const end = { line, character: lineText(text, line).replace(/\s+$/, '').length };
+    const end = { line, character: (lines[line] ?? '').replace(/\s+$/, '').length };
     annotations.push({ range: { start: end, end }, name: a.name, shape: a.shape, kind: 'line-end' });
   }
   return annotations;
