@@ -604,7 +604,10 @@ class LayersInterpreter {
         if (op === '*' || op === '-' || op === '/') return this.mergeTensors('Multiply', [a, b], operands, span, frame, {});
         return tensorOf(null);
       }
-      // Tensor and scalar: the tensor's shape.
+      // Tensor and number: the tensor's shape. With anything else (an unknown value may be a
+      // bigger tensor that broadcasts) the result is unknown.
+      const other = a.t === 'tensor' ? b : a;
+      if (other.t !== 'int' && other.t !== 'float' && other.t !== 'bool') return tensorOf(null);
       const t = (a.t === 'tensor' ? a : b) as TensorValue;
       return { t: 'tensor', cell: t.cell, trace: t.trace };
     }

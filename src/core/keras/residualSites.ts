@@ -69,7 +69,8 @@ export function decideResidualSites(result: InterpretResult, framework: LayersFr
     const broadcasts = classified.filter((x) => x.c.verdict === 'broadcast');
     const chosen = definite[0] ?? conditional[0];
     if (chosen && chosen.c.verdict === 'mismatch') {
-      const severity = definite.length ? 'error' : 'warning';
+      // An error needs a concrete call that breaks; a helper only seen with symbolic arguments gets a warning.
+      const severity = definite.length && chosen.ob.concrete ? 'error' : 'warning';
       const others = (definite.length ? definite : conditional).length - 1;
       findings.push(mismatchFinding(chosen.ob, chosen.c.axes, severity, others, framework, language, result.flags, search, buildFixes));
     } else if (broadcasts[0] && broadcasts[0].c.verdict === 'broadcast') {
@@ -383,6 +384,8 @@ class WitnessSearch {
       const a = left[left.length - rank + i];
       const b = right[right.length - rank + i];
       if (a === undefined || b === undefined || a === null || b === null || dimEquals(a, b)) continue;
+      // Keras treats an unspecified batch size as compatible with any batch size.
+      if (i === 0 && (isBatchDim(a) || isBatchDim(b))) continue;
       pairs.push([i, a, b]);
     }
     if (!pairs.length) return { verdict: 'ok' };
