@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as tfBundled from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendPreference } from '../core/probe/protocol';
-import { registerWasmConvGradientKernels } from './kernels';
+import { registerCpuConvGradientKernels, registerWasmConvGradientKernels } from './kernels';
 import { registerNormActKernels } from './normKernels';
 
 export type TensorFlow = typeof tfBundled;
@@ -160,6 +160,7 @@ export async function selectBackend(preference: BackendPreference, options: Back
         return { tf: tfBundled, name: 'wasm', device: `CPU (WebAssembly${simd ? ' SIMD' : ''}, 1 thread per variant)`, notes };
       }
       registerNormActKernels('cpu');
+      registerCpuConvGradientKernels();
       await trySelect(tfBundled, 'cpu');
       return { tf: tfBundled, name: 'cpu', device: 'CPU (plain JavaScript, slow)', notes };
     } catch (err) {

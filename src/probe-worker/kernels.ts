@@ -6,7 +6,9 @@
 //   input gradient  = an ordinary forward conv (XNNPACK) of dy with the filter rotated by
 //     180 degrees and its channel axes swapped; for stride > 1, dy is first spread out on
 //     a zero grid, so one code path covers every stride and padding.
-// Tested against the cpu backend's own kernels in test/unit/probe/kernels.test.ts.
+// The filter gradient is also registered for the cpu backend (the last resort), whose
+// stock kernel takes about 3 s per layer. Tested against the cpu backend's own kernels
+// in test/unit/probe/kernels.test.ts.
 import * as tf from '@tensorflow/tfjs-core';
 
 interface WasmTensorData {
@@ -28,7 +30,35 @@ interface ConvGradAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
+interface CpuBackendInternals {
+  data: { get(dataId: object): { values: Float32Array } };
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
+  disposeIntermediateTensorInfo(info: tf.TensorInfo): void;
+}
+
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+/** Scratch tensors and views of tensor data, the same way on both backends. */
+interface BackendMemory {
+  /** Uninitialised (wasm) or zeroed (cpu) float32 storage. */
+  output(shape: number[]): tf.TensorInfo;
+  /** A view of the data; take views after the allocations (a wasm heap can move when it grows). */
+  view(info: tf.TensorInfo): Float32Array;
+  dispose(info: tf.TensorInfo): void;
+}
+
+function backendMemory(backendName: 'wasm' | 'cpu', backend: unknown): BackendMemory {
+  if (backendName === 'wasm') {
+    const wasm = backend as WasmBackendInternals;
+    return { output: (shape) => wasm.makeOutput(shape, 'float32'), view: (info) => wasm.typedArrayFromHeap(info), dispose: (info) => void wasm.disposeData(info.dataId) };
+  }
+  const cpu = backend as CpuBackendInternals;
+  return {
+    output: (shape) => cpu.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((a, b) => a * b, 1))),
+    view: (info) => cpu.data.get(info.dataId).values,
+    dispose: (info) => cpu.disposeIntermediateTensorInfo(info),
+  };
+}
 
 function kernelOf(name: string, backendName: string): (args: KernelArgs) => tf.TensorInfo {
   const config = tf.getKernel(name, backendName);
@@ -136,27 +166,29 @@ function rotateFilter(filter: Float32Array, kh: number, kw: number, ci: number, 
   }
 }
 
-export function makeWasmConvGradientKernels(): tf.KernelConfig[] {
-  const batchMatMul = kernelOf('BatchMatMul', 'wasm');
-  const conv2d = kernelOf('Conv2D', 'wasm');
-
-  const backpropFilter = ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo => {
-    const wasm = backend as WasmBackendInternals;
+function makeBackpropFilter(backendName: 'wasm' | 'cpu'): (args: KernelArgs) => tf.TensorInfo {
+  const batchMatMul = kernelOf('BatchMatMul', backendName);
+  return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo => {
+    const memory = backendMemory(backendName, backend);
     const x = inputs['x']!;
     const dy = inputs['dy']!;
     const a = attrs as unknown as ConvGradAttrs & { filterShape: [number, number, number, number] };
     const info = convInfo(x.shape, a.filterShape, a);
     const rows = info.filterHeight * info.filterWidth * info.inChannels;
     const columns = info.batchSize * info.outHeight * info.outWidth;
-    const patches = wasm.makeOutput([1, rows, columns], 'float32');
-    // Views after the allocation: growing the wasm heap detaches older views.
+    const patches = memory.output([1, rows, columns]);
     const sameSize = info.strideHeight === 1 && info.strideWidth === 1 && info.outHeight === info.inHeight && info.outWidth === info.inWidth;
-    (sameSize ? im2colTransposedSameSize : im2colTransposed)(wasm.typedArrayFromHeap(x), info, wasm.typedArrayFromHeap(patches));
+    (sameSize ? im2colTransposedSameSize : im2colTransposed)(memory.view(x), info, memory.view(patches));
     const dyMatrix: tf.TensorInfo = { dataId: dy.dataId, shape: [1, columns, info.outChannels], dtype: 'float32' };
     const product = batchMatMul({ inputs: { a: patches, b: dyMatrix }, backend, attrs: { transposeA: false, transposeB: false } });
-    wasm.disposeData(patches.dataId);
+    memory.dispose(patches);
     return { dataId: product.dataId, shape: a.filterShape, dtype: 'float32' };
   };
+}
+
+export function makeWasmConvGradientKernels(): tf.KernelConfig[] {
+  const conv2d = kernelOf('Conv2D', 'wasm');
+  const backpropFilter = makeBackpropFilter('wasm');
 
   const backpropInput = ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo => {
     const wasm = backend as WasmBackendInternals;
@@ -210,14 +242,25 @@ export function makeWasmConvGradientKernels(): tf.KernelConfig[] {
   ];
 }
 
-let registered = false;
+const registered = new Set<string>();
 
-/** Registers (once) the gradient kernels for the wasm backend, replacing any stock one. */
-export function registerWasmConvGradientKernels(): void {
-  if (registered) return;
-  for (const config of makeWasmConvGradientKernels()) {
+function replaceKernels(configs: tf.KernelConfig[]): void {
+  for (const config of configs) {
     if (tf.getKernel(config.kernelName, config.backendName)) tf.unregisterKernel(config.kernelName, config.backendName);
     tf.registerKernel(config);
   }
-  registered = true;
+}
+
+/** Registers (once) the gradient kernels for the wasm backend, replacing any stock one. */
+export function registerWasmConvGradientKernels(): void {
+  if (registered.has('wasm')) return;
+  replaceKernels(makeWasmConvGradientKernels());
+  registered.add('wasm');
+}
+
+/** Registers (once) the im2col filter gradient for the cpu backend, replacing the stock one. */
+export function registerCpuConvGradientKernels(): void {
+  if (registered.has('cpu')) return;
+  replaceKernels([{ kernelName: 'Conv2DBackpropFilter', backendName: 'cpu', kernelFunc: makeBackpropFilter('cpu') as unknown as tf.KernelFunc }]);
+  registered.add('cpu');
 }

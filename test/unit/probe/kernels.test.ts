@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmConvGradientKernels } from '../../../src/probe-worker/kernels';
+import { registerCpuConvGradientKernels, registerWasmConvGradientKernels } from '../../../src/probe-worker/kernels';
 import { seededRandom, gaussian } from '../../../src/core/probe/synthetic';
 
 type Pad = 'same' | 'valid';
@@ -64,3 +64,14 @@ for (const c of cases) {
     assert.ok(dwError < 1e-5, `filter gradient relative error ${dwError}`);
   });
 }
+
+// Last: replaces the cpu backend's stock kernel, the reference of the tests above.
+test('the im2col filter gradient on the cpu backend matches the stock cpu kernel', async () => {
+  const expected = await Promise.all(cases.map((c) => convGradients('cpu', c.x, c.w, c.stride, c.pad)));
+  registerCpuConvGradientKernels();
+  for (const [i, c] of cases.entries()) {
+    const actual = await convGradients('cpu', c.x, c.w, c.stride, c.pad);
+    const dwError = relativeError(actual.dw, expected[i]!.dw);
+    assert.ok(dwError < 1e-5, `${c.name}: filter gradient relative error ${dwError}`);
+  }
+});
