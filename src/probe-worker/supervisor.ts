@@ -63,6 +63,9 @@ interface ChildState {
   accuracies: number[];
   msTotal: number;
   stderrTail: string[];
+  /** The first line of a fatal error (V8 prints a long stack after it, which would push it out of the tail). */
+  fatalLine?: string;
+  outOfMemory: boolean;
   exited: Promise<void>;
 }
 
@@ -130,12 +133,15 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
       accuracies: [],
       msTotal: 0,
       stderrTail: [],
+      outOfMemory: false,
       exited: new Promise((resolve) => (exitedResolve = resolve)),
     };
     running.set(variant, state);
     const logLines = (chunk: Buffer): void => {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (!line.trim()) continue;
+        if (/heap out of memory|Allocation failed|Cannot enlarge memory|Out of memory/i.test(line)) state.outOfMemory = true;
+        if (!state.fatalLine && /FATAL ERROR|^\w*Error:/.test(line.trim())) state.fatalLine = line.trim();
         state.stderrTail.push(line);
         if (state.stderrTail.length > 20) state.stderrTail.shift();
         options.onLog?.(variant, line);
@@ -164,6 +170,14 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
     });
     child.on('error', (err) => {
       end(variant, 'error', { type: 'error', variant, code: 'crashed', message: `could not run the probe process: ${err.message}` });
+      if (child.pid === undefined) {
+        // never started, so no 'exit' will follow
+        running.delete(variant);
+        training.delete(variant);
+        initDone.add(variant);
+        exitedResolve();
+        next();
+      }
     });
     child.on('exit', (code, signal) => {
       running.delete(variant);
@@ -173,15 +187,16 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
       if (!state.ended) {
         if (cancelling) end(variant, 'cancelled', cancelledDone(state));
         else {
-          const tail = state.stderrTail.join('\n');
-          const outOfMemory = /heap out of memory|Allocation failed|Cannot enlarge memory/i.test(tail);
+          const { outOfMemory } = state;
           const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
           const step = state.losses.length;
+          const detail = state.fatalLine ?? state.stderrTail.slice(-3).join(' | ');
+          const limit = outOfMemory ? ` (out of memory; the heap limit per probe process is ${options.maxOldSpaceMb ?? defaultMaxOldSpaceMb} MB)` : '';
           end(variant, 'error', {
             type: 'error',
             variant,
             code: outOfMemory ? 'out-of-memory' : 'crashed',
-            message: `the probe process for ${variant} ${how} at step ${step}${outOfMemory ? ' (out of memory)' : ''}${tail ? `: ${tail.split('\n').slice(-3).join(' | ')}` : ''}`,
+            message: `the probe process for ${variant} ${how} at step ${step}${limit}${detail ? `: ${detail}` : ''}`,
             step,
           });
         }

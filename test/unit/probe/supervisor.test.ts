@@ -171,3 +171,16 @@ test('a forced cpu backend is used and reported; a missing native package is a n
   assert.equal(autoStarted.backend, 'wasm');
   assert.ok(autoStarted.notes?.some((n) => /tfjs-node-gpu or -node\) is not installed/.test(n)));
 });
+
+test('a child that runs out of memory becomes an out-of-memory error naming the limit', async () => {
+  const { plan } = planProbe({ ...tiny, architectures: ['plain'], steps: 2 });
+  const messages: ProbeMessage[] = [];
+  // 8 MB of V8 heap cannot even load TensorFlow.js: a real heap exhaustion, quickly.
+  const run = startProbe({ plan, workerPath, maxOldSpaceMb: 8, onMessage: (m) => messages.push(m) });
+  const ends = await run.finished;
+  assert.equal(ends.get('plain-8'), 'error');
+  const error = messages.find((m) => m.type === 'error');
+  assert.ok(error && error.type === 'error');
+  assert.equal(error.code, 'out-of-memory');
+  assert.match(error.message, /out of memory; the heap limit per probe process is 8 MB/);
+});
