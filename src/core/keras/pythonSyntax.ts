@@ -1,19 +1,19 @@
 // Keras front end, first half: tree-sitter Python → the shared layers program.
 // Anything it does not model becomes an `unknown` expression or an `opaque`
 // statement, so half-typed code and ERROR nodes only lose what they cover.
-// It reads the plain-object copy of the tree (parse/python-ast.ts): crossing into the
-// wasm parser for every node would cost more than the whole interpretation.
+// It reads a plain-object copy of the tree (plainTree.ts): crossing into the wasm
+// parser for every node would cost more than the whole interpretation.
 import type { Tree } from 'web-tree-sitter';
-import { type PyNode, stringValue, toPyAst } from '../parse/python-ast';
+import { type PlainNode, toPlainTree } from './plainTree';
 import type { Arg, Expr, FunctionDef, Param, Program, Span, Stmt, Target } from './syntax';
 
-type Node = PyNode;
+type Node = PlainNode;
 
 const maxDepth = 200;
 
 export function pythonProgram(tree: Tree, text: string): Program {
   const converter = new PythonConverter(text);
-  return { body: converter.block(toPyAst(tree, text)), text, language: 'python' };
+  return { body: converter.block(toPlainTree(tree, text)), text, language: 'python' };
 }
 
 export function spanOf(node: Node): Span {
@@ -193,7 +193,7 @@ class PythonConverter {
         return Number.isSafeInteger(value) ? { k: 'num', value, integer: true, span } : { k: 'unknown', span };
       }
       case 'float': return { k: 'num', value: Number(node.text.replace(/_/g, '')), integer: false, span };
-      case 'string': return { k: 'str', value: stringValue(node, this.text), span };
+      case 'string': return { k: 'str', value: pythonStringValue(this.text.slice(node.startIndex, node.endIndex)), span };
       case 'concatenated_string': return { k: 'str', value: undefined, span };
       case 'true': return { k: 'bool', value: true, span };
       case 'false': return { k: 'bool', value: false, span };
@@ -207,7 +207,7 @@ class PythonConverter {
         for (const pair of named(node)) {
           if (pair.type !== 'pair') return { k: 'unknown', span };
           const key = field(pair, 'key');
-          const keyValue = key?.type === 'string' ? stringValue(key, this.text) : undefined;
+          const keyValue = key?.type === 'string' ? pythonStringValue(this.text.slice(key.startIndex, key.endIndex)) : undefined;
           if (keyValue === undefined) return { k: 'unknown', span };
           entries.push({ key: keyValue, value: this.expr(field(pair, 'value')) });
         }
@@ -281,6 +281,13 @@ class PythonConverter {
         return { k: 'unknown', span };
     }
   }
+}
+
+/** A plain (not f-) string literal's value from its source text; undefined for f-strings. */
+function pythonStringValue(raw: string): string | undefined {
+  const m = /^([rRbBuU]*)("""|'''|"|')([\s\S]*)\2$/.exec(raw);
+  if (!m || /[fF]/.test(m[1]!)) return undefined;
+  return m[3];
 }
 
 function importBindings(node: Node, text: string): { local: string; path: string }[] {

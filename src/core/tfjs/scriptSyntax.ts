@@ -1,19 +1,19 @@
 // TF.js front end, first half: tree-sitter TypeScript/JavaScript → the shared layers
 // program. Types are syntax only here (`as tf.SymbolicTensor`, annotations): they are
 // dropped, never checked.
-// It reads the same plain-object copy of the tree as the Python front ends
-// (parse/python-ast.ts builds it for any grammar), which is far cheaper to walk.
+// It reads a plain-object copy of the tree (keras/plainTree.ts), far cheaper to walk
+// than the wasm node API.
 import type { Tree } from 'web-tree-sitter';
-import { type PyNode, toPyAst } from '../parse/python-ast';
+import { type PlainNode, toPlainTree } from '../keras/plainTree';
 import { spanOf } from '../keras/pythonSyntax';
 import type { Arg, Expr, FunctionDef, Param, Program, Span, Stmt, Target } from '../keras/syntax';
 
-type Node = PyNode;
+type Node = PlainNode;
 
 const maxDepth = 200;
 
 export function scriptProgram(tree: Tree, text: string): Program {
-  return { body: new ScriptConverter(text).block(toPyAst(tree, text)), text, language: 'script' };
+  return { body: new ScriptConverter(text).block(toPlainTree(tree, text)), text, language: 'script' };
 }
 
 function named(node: Node): Node[] {
