@@ -1,10 +1,10 @@
 // Check speed of the PyTorch shape checker: a ~300-line model file after warm-up, a
 // ~2 000-line file, and a scan of every model file in test/fixtures and examples.
 // One process, one core. Figures, not pass/fail; other work on the machine makes them noisy.
-//   node out/bench/check-speed.js [--runs 30]
+//   node out/bench/check-speed.js [--runs 30] [--write-large FILE]  (FILE: the generated 2 000-line file, to profile it)
 import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeDocument, defaultAnalysisOptions } from '../src/core/analysis';
 import { registerBuiltinCheckers } from '../src/core/checkers';
@@ -74,8 +74,12 @@ function listFiles(dir: string): string[] {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, 'write-large': { type: 'string' } } });
   const runs = Number(values.runs);
+  if (values['write-large']) {
+    writeFileSync(values['write-large'], largeModelFile(2000));
+    return;
+  }
   registerBuiltinCheckers();
   const grammars = await Grammars.load(grammarsDir);
   const options = { ...defaultAnalysisOptions, readWorkspaceFile: readBesides, budgetMs: 10_000 };

@@ -76,6 +76,16 @@ function typeOf(cursor: TreeCursor, context: ConvertContext): { type: string; na
   return entry;
 }
 
+// Leaves share these; only inner nodes get arrays of their own.
+const noNodes: PyNode[] = [];
+const noOps: string[] = [];
+const noStarts: number[] = [];
+
+/** Node types whose anonymous tokens the interpreter reads (operators; a slice's colons). */
+const typesWithOps = new Set([
+  'binary_operator', 'augmented_assignment', 'unary_operator', 'boolean_operator', 'comparison_operator', 'not_operator', 'slice',
+]);
+
 function convert(cursor: TreeCursor, context: ConvertContext, depth: number): PyNode {
   const { type } = typeOf(cursor, context);
   const startIndex = cursor.startIndex;
@@ -84,10 +94,10 @@ function convert(cursor: TreeCursor, context: ConvertContext, depth: number): Py
   const endRow = rowOf(context.lineStarts, endIndex);
   const node: PyNode = {
     type,
-    children: [],
+    children: noNodes,
     fields: {},
-    ops: [],
-    opStarts: [],
+    ops: noOps,
+    opStarts: noStarts,
     text: '',
     startRow,
     startCol: startIndex - context.lineStarts[startRow]!,
@@ -99,13 +109,20 @@ function convert(cursor: TreeCursor, context: ConvertContext, depth: number): Py
   };
   if (leafTypes.has(type)) {
     node.text = context.source.slice(startIndex, endIndex);
-    if (type !== 'string') return node;
+    // A string's parts are not needed (f-strings are told by their prefix): docstrings are many.
+    if (type !== 'string' || !/^[rRbBuU]*[fF]/.test(node.text)) return node;
   }
   if (depth >= maxSyntaxDepth) {
     node.type = 'too_deep';
     return node;
   }
   if (cursor.gotoFirstChild()) {
+    node.children = [];
+    const keepOps = typesWithOps.has(type);
+    if (keepOps) {
+      node.ops = [];
+      node.opStarts = [];
+    }
     do {
       const childType = typeOf(cursor, context);
       if (childType.named) {
@@ -124,8 +141,10 @@ function convert(cursor: TreeCursor, context: ConvertContext, depth: number): Py
         if (child.broken) node.broken = true;
       } else {
         if (context.checkMissing && cursor.nodeIsMissing) node.broken = true;
-        node.ops.push(childType.type);
-        node.opStarts.push(cursor.startIndex);
+        if (keepOps) {
+          node.ops.push(childType.type);
+          node.opStarts.push(cursor.startIndex);
+        }
       }
     } while (cursor.gotoNextSibling());
     cursor.gotoParent();
@@ -144,7 +163,7 @@ export function nodeText(node: PyNode, source: string): string {
 /** The string literal's value for plain (non f-) strings, else undefined. */
 export function stringValue(node: PyNode, source: string): string | undefined {
   if (node.type !== 'string') return undefined;
-  if (node.children.some((c) => c.type === 'interpolation')) return undefined;
+  if (/^[rRbBuU]*[fF]/.test(node.text) || node.children.some((c) => c.type === 'interpolation')) return undefined;
   const raw = nodeText(node, source);
   const m = /^[rRbBuU]*("""|'''|"|')([\s\S]*)\1$/.exec(raw);
   return m ? m[2] : undefined;

@@ -5,7 +5,8 @@
 import type { Tree } from 'web-tree-sitter';
 import type { CheckContext, CheckerOutput, ModelChecker } from '../analysis';
 import type { Grammars } from '../parse/grammars';
-import { type PyNode, toPyAst } from '../parse/python-ast';
+import { type PyNode, enclosingClass, toPyAst } from '../parse/python-ast';
+import { broadcast } from '../shapes/shape';
 import type { Dim } from '../shapes/dim';
 import type { SymbolDomainRole } from '../shapes/witness';
 import {
@@ -160,7 +161,6 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
         if (made?.t === 'instance') roots.push(made);
       }
       for (const value of main.globals.vars.values()) if (value.t === 'instance' && value.cls.isModule) roots.push(value);
-      nameInstances(interp.instances);
       for (const root of roots) {
         if (root.forwarded || root.incomplete) continue;
         const known = interp.concreteInputs.get(root.cls);
@@ -178,9 +178,18 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
   );
 
   // 2. Every module class of this file once with symbolic arguments.
+  // A class that the entry points reached with every addition agreeing needs nothing
+  // more: its warnings, fixes and annotations all come from the concrete runs.
   const classNodes = mainAst.root.children.map(unwrapDecorated).filter((n) => n.type === 'class_definition');
+  const disagreeing = new Set<string>();
+  for (const obs of result.concrete) {
+    if (obs.file.uri !== document.uri || broadcast(obs.left, obs.right).kind === 'same') continue;
+    const cls = enclosingClass(mainAst.root, obs.site)?.fields.name?.text;
+    if (cls) disagreeing.add(cls);
+  }
   for (const classNode of classNodes) {
     const className = classNode.fields.name?.text ?? '';
+    if (result.reached.has(`${document.uri}#${className}`) && !disagreeing.has(className)) continue;
     enumerate(
       `class ${className}`,
       (interp) => {

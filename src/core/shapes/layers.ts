@@ -46,9 +46,28 @@ function lift2(f: (a: Dim, b: Dim) => Dim, a: ShapeDim, b: ShapeDim): ShapeDim {
   return a === null || b === null ? null : f(a, b);
 }
 
+// Symbolic sizes repeat across the blocks and entry points of a file; their polynomials are
+// immutable, so results are kept (bounded) by the canonical keys of the inputs.
+const windowCache = new Map<string, ShapeDim>();
+const keyOf = (d: Dim): string => (typeof d === 'number' ? String(d) : d.key);
+
 /** floor((L + 2p - d(k-1) - 1) / s) + 1, or the ceil variant of pools with ceil_mode. */
 export function slidingWindowSize(length: ShapeDim, kernel: ShapeDim, stride: ShapeDim, padding: ShapeDim, dilation: ShapeDim, ceilMode = false): ShapeDim {
   if (length === null || kernel === null || stride === null || padding === null || dilation === null) return null;
+  if (typeof length === 'number' && typeof kernel === 'number' && typeof stride === 'number' && typeof padding === 'number' && typeof dilation === 'number') {
+    return computeWindowSize(length, kernel, stride, padding, dilation, ceilMode);
+  }
+  const key = `${keyOf(length)}|${keyOf(kernel)}|${keyOf(stride)}|${keyOf(padding)}|${keyOf(dilation)}|${ceilMode}`;
+  let size = windowCache.get(key);
+  if (size === undefined) {
+    if (windowCache.size > 20000) windowCache.clear();
+    size = computeWindowSize(length, kernel, stride, padding, dilation, ceilMode);
+    windowCache.set(key, size);
+  }
+  return size;
+}
+
+function computeWindowSize(length: Dim, kernel: Dim, stride: Dim, padding: Dim, dilation: Dim, ceilMode: boolean): Dim {
   const span = add(sub(add(length, mul(2, padding)), mul(dilation, sub(kernel, 1))), -1);
   return add(ceilMode ? ceilDiv(span, stride) : floorDiv(span, stride), 1);
 }
