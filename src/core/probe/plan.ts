@@ -36,10 +36,11 @@ export interface ProbeOptions {
  * Defaults chosen so that the default probe (plain and residual at depths 20 and 56)
  * shows plain-56 stuck near chance while the others learn, within the issue's 90 s on
  * two cores with the wasm backend (bench/probe-speed.ts measures the step times).
- * Width 8 rather than the paper's 16: a step costs about half as much, and on the
- * synthetic task the verdict held for seeds 1-4 at 80 steps (plain-56 removed 8-41% as
- * much loss from chance as plain-20; residual-56 86-100% of residual-20); 100 steps
- * leave a margin. Adam at 1e-3: with SGD only the depth-20 pair separated in short runs.
+ * Width 8 rather than the paper's 16: a step costs about 2.5x less CPU (68 vs 152 ms at
+ * depth 20, 160 vs 480 ms at depth 56), and on the synthetic task the verdict held for
+ * seeds 1-4 at 100 steps: plain-56 removed 5-40% as much loss from chance as plain-20
+ * (degradation below 50%), residual-56 85% or more of residual-20 (or beat it). Adam at
+ * 1e-3: with SGD only the depth-20 pair separated in short runs (docs/probe-backends).
  */
 export const defaultProbeOptions: ProbeOptions = {
   depths: [20, 56],
