@@ -1,6 +1,18 @@
 // The full record of a probe run, built from the stream of ProbeMessages: what the CLI
-// writes with --json and what a report or the panel can load again. Versioned; layers
-// are ordered from input to output.
+// writes with --json. Versioned; layers are ordered from input to output. Schema
+// (version 1; fields only ever added, a breaking change bumps `version`):
+//   { version: 1, createdAt, wallMs, plan: ProbePlan, backend: { name, device }, notes[],
+//     verdict: [{ architecture, shallow, deep, comparison, shallowLoss, deepLoss,
+//                 progressRatio, text }], caveat?,
+//     variants: [{ name: "plain-20", label, depth, residual, shortcut, batchNorm, width,
+//       params, status: "done" | "diverged" | "error" | "cancelled",
+//       error?: { code, message, step }, backend, notes[], layers: ProbeLayer[],
+//       init: { gradNorms: [{ layer, norm }], weightNorms: [{ layer, norm }],
+//               activations: [{ layer, mean, std }], firstToLastRatio },
+//       gradients: [{ step, gradNorms[], weightNorms[], updateRatios[] }]  (by layer index),
+//       steps: [{ step, loss, accuracy, ms }], finalLoss, finalAccuracy, msPerStep,
+//       cpuMs, flopsPerStep, initProfileAtMs, finishedAtMs }] }
+// NaN and infinite numbers become null in JSON.
 import { firstToLastRatio } from './metrics';
 import type { ProbeLayer, ProbeMessage, ProbePlan, VariantSpec } from './protocol';
 import { probeVerdict, type DepthVerdict, type VariantOutcome } from './verdict';
