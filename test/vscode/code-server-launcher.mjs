@@ -26,7 +26,10 @@ function fail(message) {
   process.exit(1);
 }
 
-const args = process.argv.slice(2);
+// runTests always passes --disable-workspace-trust; RESIDUAL_LENS_UNTRUSTED=1 keeps
+// trust on so the workspace opens in restricted mode.
+const untrusted = process.env.RESIDUAL_LENS_UNTRUSTED === '1';
+const args = process.argv.slice(2).filter((a) => !(untrusted && a === '--disable-workspace-trust'));
 const flag = (name) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const extensionDevelopmentPath = flag('extensionDevelopmentPath');
 const extensionTestsPath = flag('extensionTestsPath');
@@ -50,6 +53,8 @@ writeFileSync(
     'extensions.autoUpdate': false,
     'update.mode': 'none',
     'security.workspace.trust.enabled': !args.includes('--disable-workspace-trust'),
+    'security.workspace.trust.startupPrompt': 'never',
+    'security.workspace.trust.emptyWindow': false,
     'window.commandCenter': false,
     'chat.disableAIFeatures': true,
     'workbench.secondarySideBar.defaultVisibility': 'hidden',

@@ -1,6 +1,7 @@
 import { runTests } from '@vscode/test-electron';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { examplesDir, repoRoot, testResultsDir } from '../support/paths';
 
@@ -10,7 +11,10 @@ import { examplesDir, repoRoot, testResultsDir } from '../support/paths';
 // as a development extension (the main suite), then the packaged .vsix installed.
 type Counts = { passed: number; failed: number; skipped: number };
 
-async function runSuite(name: string, options: { extensionDevelopmentPath: string; extensionTestsPath: string; env?: Record<string, string> }): Promise<Counts> {
+async function runSuite(
+  name: string,
+  options: { extensionDevelopmentPath: string; extensionTestsPath: string; env?: Record<string, string>; workspace?: string },
+): Promise<Counts> {
   const summary = join(testResultsDir, `vscode-${name}-summary.json`);
   const vscodeExecutablePath = process.env.RESIDUAL_LENS_VSCODE ?? join(repoRoot, 'test/vscode/code-server-launcher.mjs');
   try {
@@ -18,7 +22,7 @@ async function runSuite(name: string, options: { extensionDevelopmentPath: strin
       vscodeExecutablePath,
       extensionDevelopmentPath: options.extensionDevelopmentPath,
       extensionTestsPath: options.extensionTestsPath,
-      launchArgs: [examplesDir],
+      launchArgs: [options.workspace ?? examplesDir],
       extensionTestsEnv: { RESIDUAL_LENS_TEST_SUMMARY: summary, ...options.env },
     });
   } catch (err) {
@@ -55,7 +59,17 @@ async function main(): Promise<void> {
         env: { RESIDUAL_LENS_INSTALL_VSIX: vsix },
       })
     : { passed: 0, failed: 1, skipped: 0 };
-  for (const key of ['passed', 'failed', 'skipped'] as const) totals[key] += vsixCounts[key];
+  // A copy, since this suite writes workspace settings.
+  const untrustedWorkspace = mkdtempSync(join(tmpdir(), 'residual-lens-untrusted-'));
+  cpSync(examplesDir, untrustedWorkspace, { recursive: true });
+  const untrustedCounts = await runSuite('untrusted', {
+    workspace: untrustedWorkspace,
+    extensionDevelopmentPath: repoRoot,
+    extensionTestsPath: join(repoRoot, 'out/test/vscode/untrusted-suite/index.js'),
+    env: { RESIDUAL_LENS_UNTRUSTED: '1' },
+  });
+  rmSync(untrustedWorkspace, { recursive: true, force: true });
+  for (const counts of [vsixCounts, untrustedCounts]) for (const key of ['passed', 'failed', 'skipped'] as const) totals[key] += counts[key];
   const summaryPath = process.env.RESIDUAL_LENS_TEST_SUMMARY ?? join(testResultsDir, 'vscode-summary.json');
   writeFileSync(summaryPath, JSON.stringify(totals));
   process.exitCode = totals.failed > 0 ? 1 : 0;
