@@ -81,3 +81,19 @@ test('SGD with momentum trains too', async () => {
   const losses = messages.filter((m) => m.type === 'step').map((m) => m.loss);
   assert.ok(losses.every(Number.isFinite));
 });
+
+test('the tensor-count check stops a run that leaks tensors', async () => {
+  const backend = await backendReady;
+  const { plan } = planProbe({ width: 4, inputSize: 8, batchSize: 8, depths: [8], architectures: ['plain'], steps: 50 });
+  const leaked: { dispose(): void }[] = [];
+  await assert.rejects(
+    runVariant(backend, plan, 'plain-8', {
+      // a real leak: one tensor per step that nobody disposes
+      emit: (m) => void (m.type === 'step' && leaked.push(backend.tf.scalar(m.step))),
+      cancelled: () => false,
+      leakTolerance: 4,
+    }),
+    (err: unknown) => err instanceof ProbeRunError && err.code === 'out-of-memory' && /tensor leak/.test(err.message) && err.step! < 10,
+  );
+  leaked.forEach((t) => t.dispose());
+});
