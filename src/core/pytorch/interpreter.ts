@@ -189,6 +189,20 @@ export class Interpreter {
 
   private execStatement(node: PyNode, frame: Frame): Signal {
     this.tick();
+    // Half-typed code can lack any part of a statement, and valid Python can still be
+    // shaped in ways this interpreter does not expect: what the statement did becomes
+    // unknown, with a log line, never a crash.
+    try {
+      return this.execStatementUnchecked(node, frame);
+    } catch (err) {
+      if (isControl(err)) throw err;
+      if (!node.broken) this.log(`${frame.file.uri}: line ${node.startRow + 1} could not be followed (${err instanceof Error ? err.message : String(err)}); what it assigns is unknown`);
+      this.havoc(node, frame);
+      return normal;
+    }
+  }
+
+  private execStatementUnchecked(node: PyNode, frame: Frame): Signal {
     switch (node.type) {
       case 'expression_statement': {
         for (const child of node.children) this.evalExpr(child, frame);
@@ -413,6 +427,16 @@ export class Interpreter {
 
   evalExpr(node: PyNode, frame: Frame): Value {
     this.tick();
+    if (!node.broken) return this.evalExprUnchecked(node, frame);
+    try {
+      return this.evalExprUnchecked(node, frame);
+    } catch (err) {
+      if (isControl(err)) throw err;
+      return unknown;
+    }
+  }
+
+  private evalExprUnchecked(node: PyNode, frame: Frame): Value {
     switch (node.type) {
       case 'identifier': {
         const v = frame.scope.lookup(node.text);
@@ -733,7 +757,8 @@ export class Interpreter {
   }
 
   private evalChained(node: PyNode, frame: Frame): Value {
-    const right = node.fields.right!;
+    const right = node.fields.right;
+    if (!right) return unknown; // `a = b: int` annotates, assigns nothing
     const value = right.type === 'assignment' ? this.evalChained(right, frame) : this.evalExpr(right, frame);
     this.assignTarget(node.fields.left!, value, frame);
     return value;
@@ -1780,6 +1805,11 @@ export class Interpreter {
 }
 
 class CallTooDeep extends Error {}
+
+/** The interpreter's own control flow, which must pass through the guards for broken code. */
+function isControl(err: unknown): boolean {
+  return err instanceof BudgetExhausted || err instanceof PathAborted || err instanceof CallTooDeep;
+}
 
 // ---- helpers ----------------------------------------------------------------------
 
