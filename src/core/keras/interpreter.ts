@@ -364,7 +364,6 @@ class LayersInterpreter {
 
   private runOnce(frame: Frame, cond: Truth, body: () => Completion): Completion {
     const path = frame.path;
-    const returnsBefore = frame.returns.length;
     const before = this.snapshot(frame);
     frame.path = conjoin(path, cond);
     if (frame.path !== false) body();
@@ -376,10 +375,10 @@ class LayersInterpreter {
       frame.scope.vars.set(key, old !== undefined && sameShapeValue(old, value) ? value : unknown);
     }
     for (const [key, value] of after.selfAttrs ?? []) {
-      if (before.selfAttrs?.get(key) !== value) before.selfAttrs?.set(key, unknown);
+      if (before.selfAttrs?.get(key) !== value) before.selfTarget?.set(key, unknown);
     }
-    if (frame.returns.length === returnsBefore) frame.path = path;
-    else frame.path = path;
+    // Returns inside the pass were recorded under their own path; the code after the loop runs on.
+    frame.path = path;
     return 'normal';
   }
 
