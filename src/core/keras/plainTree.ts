@@ -36,6 +36,7 @@ const textLeaves = new Set(['identifier', 'integer', 'float', 'true', 'false', '
 const noNodes: PlainNode[] = [];
 const noOps: string[] = [];
 const noStarts: number[] = [];
+const noFields: Record<string, PlainNode> = {};
 
 interface Context {
   source: string;
@@ -87,7 +88,7 @@ function convert(cursor: TreeCursor, context: Context, depth: number): PlainNode
   const node: PlainNode = {
     type,
     children: noNodes,
-    fields: {},
+    fields: noFields,
     ops: noOps,
     opStarts: noStarts,
     text: textLeaves.has(type) ? context.source.slice(startIndex, endIndex) : '',
@@ -121,7 +122,10 @@ function convert(cursor: TreeCursor, context: Context, depth: number): PlainNode
         }
         const child = convert(cursor, context, depth + 1);
         node.children.push(child);
-        if (field && !(field in node.fields)) node.fields[field] = child;
+        if (field && !(field in node.fields)) {
+          if (node.fields === noFields) node.fields = {};
+          node.fields[field] = child;
+        }
         if (child.broken) node.broken = true;
       } else {
         if (context.checkMissing && cursor.nodeIsMissing) node.broken = true;
