@@ -45,3 +45,26 @@ for (const file of withMismatch) {
 test('projection fixes were applied and re-checked on at least 12 fixtures', () => {
   assert.ok(fixed >= 12, `only ${fixed} fixtures had a fix`);
 });
+
+test('a Keras fix in a file that imports layers by name adds the Conv2D it needs to that import', async () => {
+  const grammars = await loadLayersGrammars();
+  const text = `from tensorflow.keras import Model
+from tensorflow.keras.layers import Add, BatchNormalization, Input, SeparableConv2D
+
+
+def sep_block(x, filters):
+    y = SeparableConv2D(filters, 3, padding="same")(x)
+    y = BatchNormalization()(y)
+    return Add()([x, y])
+
+
+inputs = Input(shape=(16, 16, 8))
+model = Model(inputs, sep_block(inputs, 24))
+`;
+  const [finding] = analyzeFile(grammars, 'sep.py', text).findings;
+  assert.equal(finding?.rule, 'residual-shape-mismatch');
+  const fixedText = applyTextEdits(text, finding!.fixes[0]!.edits);
+  assert.match(fixedText, /^from tensorflow\.keras\.layers import Add, BatchNormalization, Input, SeparableConv2D, Conv2D$/m);
+  assert.match(fixedText, /shortcut = Conv2D\(filters, 1\)\(shortcut\)\n\s+shortcut = BatchNormalization\(\)\(shortcut\)/);
+  assert.deepEqual(analyzeFile(grammars, 'sep.py', fixedText).findings, []);
+});
