@@ -127,7 +127,11 @@ class LayersInterpreter {
 
   constructor(private readonly program: Program, private readonly deadline: number) {
     this.language = program.language;
-    if (this.language === 'python') for (const name of pythonBuiltins) this.globals.vars.set(name, { t: 'ns', path: `builtins.${name}` });
+    if (this.language === 'python') {
+      for (const name of pythonBuiltins) this.globals.vars.set(name, { t: 'ns', path: `builtins.${name}` });
+      // The file is checked as the program being run: its `if __name__ == "__main__":` block is an entry point.
+      this.globals.vars.set('__name__', { t: 'str', v: '__main__' });
+    }
     else {
       this.globals.vars.set('Math', { t: 'ns', path: 'js.Math' });
       this.globals.vars.set('require', { t: 'ns', path: 'js.require' });
