@@ -111,6 +111,22 @@ async function handleBridgeRequest(request) {
       await locator.waitFor({ state: 'hidden', timeout });
       return null;
     }
+    case 'frameWaitForText': {
+      // Webviews are nested iframes: search every frame's body for the text.
+      const deadline = Date.now() + timeout;
+      for (;;) {
+        for (const frame of page.frames()) {
+          const text = await frame.locator('body').innerText({ timeout: 500 }).catch(() => '');
+          if (text.includes(request.text)) return text;
+        }
+        if (Date.now() > deadline) throw new Error(`no frame shows "${request.text}" within ${timeout} ms`);
+        await new Promise((ok) => setTimeout(ok, 250));
+      }
+    }
+    case 'reload':
+      // The tests restart after the reload (the payload stays in the URL).
+      setTimeout(() => void page.reload().catch(() => {}), 200);
+      return null;
     case 'count':
       return await page.locator(request.selector).count();
     default:

@@ -69,7 +69,11 @@ async function main(): Promise<void> {
     env: { RESIDUAL_LENS_UNTRUSTED: '1' },
   });
   rmSync(untrustedWorkspace, { recursive: true, force: true });
-  for (const counts of [vsixCounts, untrustedCounts]) for (const key of ['passed', 'failed', 'skipped'] as const) totals[key] += counts[key];
+  const reloadCounts = await runSuite('reload', {
+    extensionDevelopmentPath: repoRoot,
+    extensionTestsPath: join(repoRoot, 'out/test/vscode/reload-suite/index.js'),
+  });
+  for (const counts of [vsixCounts, untrustedCounts, reloadCounts]) for (const key of ['passed', 'failed', 'skipped'] as const) totals[key] += counts[key];
   const summaryPath = process.env.RESIDUAL_LENS_TEST_SUMMARY ?? join(testResultsDir, 'vscode-summary.json');
   writeFileSync(summaryPath, JSON.stringify(totals));
   process.exitCode = totals.failed > 0 ? 1 : 0;

@@ -20,5 +20,7 @@ export const ui = {
   text: (selector: string, timeoutMs?: number) => call<string>({ action: 'text', selector, timeoutMs }),
   waitForText: (selector: string, text: string, timeoutMs?: number) => call<string>({ action: 'waitForText', selector, text, timeoutMs }),
   waitForTextGone: (selector: string, text: string, timeoutMs?: number) => call<null>({ action: 'waitForTextGone', selector, text, timeoutMs }),
+  frameWaitForText: (text: string, timeoutMs?: number) => call<string>({ action: 'frameWaitForText', text, timeoutMs }),
+  reload: () => call<null>({ action: 'reload' }),
   count: (selector: string) => call<number>({ action: 'count', selector }),
 };
