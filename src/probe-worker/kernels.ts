@@ -9,7 +9,7 @@
 // The filter gradient is also registered for the cpu backend (the last resort), whose
 // stock kernel takes about 3 s per layer. Tested against the cpu backend's own kernels
 // in test/unit/probe/kernels.test.ts.
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 
 interface WasmTensorData {
   id: number;

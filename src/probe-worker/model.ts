@@ -9,7 +9,7 @@
 // BatchNorm starts at gamma 1, beta 0; without BatchNorm each conv has a bias, at 0.
 // Random numbers come from the core's seeded generator, so a seed gives the same
 // initial weights on every backend.
-import type * as tfc from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs';
 import { describeNetwork, type ConvSpec, type NetworkDescription } from '../core/probe/network';
 import type { ProbePlan, VariantSpec } from '../core/probe/protocol';
 import { gaussian, mixSeed, seededRandom } from '../core/probe/synthetic';

@@ -9,7 +9,7 @@
 //   backward: g = dy masked where y <= 0 (ReLU), xhat = (x - mean) * invStd
 //             dbeta = sum(g), dgamma = sum(g * xhat)
 //             dx = gamma * invStd * (g - dbeta / M - xhat * dgamma / M),  dresidual = g
-import * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs';
 
 export const normActKernelName = 'ProbeNormAct';
 export const normActGradKernelName = 'ProbeNormActGrad';

@@ -6,7 +6,7 @@
 //
 // Adam as in Kingma & Ba (2015) with bias correction, beta1 0.9, beta2 0.999, epsilon
 // 1e-8 (PyTorch's defaults). SGD momentum as PyTorch: v = mu * v + g; w -= lr * v.
-import type * as tfc from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs';
 import type { OptimizerName } from '../core/probe/protocol';
 import type { TensorFlow } from './backend';
 

@@ -1,7 +1,7 @@
 // The training loop of one variant: synthetic batches, softmax cross-entropy, Adam or
 // SGD with momentum, and the probe's measurements as ProbeMessages. Runs in the child
 // process (main.ts); the benchmark and the tests call it in-process too.
-import type * as tfc from '@tensorflow/tfjs-core';
+import type * as tfc from '@tensorflow/tfjs';
 import { firstToLastRatio, lossDiverged, meanOfLast } from '../core/probe/metrics';
 import type { ProbeMessage, ProbePlan } from '../core/probe/protocol';
 import { SyntheticTextureTask } from '../core/probe/synthetic';
