@@ -15,6 +15,10 @@ export function tfjsProjectionFixes(program: Program, typescript: boolean): (pla
     const mainOperand = ob.operands[1 - plan.shortcutIndex];
     const statement = ob.statement;
     if (!operand || operand.k !== 'name' || !statement || (!plan.dense && (plan.rank < 3 || plan.rank > 5)) || !plan.conv) return [];
+    // Only layers built inline in the same function: a Layer subclass builds them in
+    // __init__/build, where a projection would have to go instead.
+    const inside = (span: { start: number; end: number }) => !ob.enclosing || (span.start >= ob.enclosing.span.start && span.end <= ob.enclosing.span.end);
+    if (!inside(plan.conv.span) || (plan.norm && !inside(plan.norm.span))) return [];
     const text = program.text;
     const line = lineText(text, statement.range.start.line);
     const indent = /^\s*/.exec(line)![0];
