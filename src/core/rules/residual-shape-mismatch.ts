@@ -213,9 +213,13 @@ function concreteFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clas
   const facts = mismatchFacts(obs, d.left, d.right, d.witness);
   const more = count > 1 ? ` (and ${count - 1} more instantiation${count > 2 ? 's' : ''})` : '';
   const [leftText, rightText] = [formatShape(obs.left), formatShape(obs.right)];
+  const permuted = isPermutation(d.left, d.right, d.witness.assignment);
+  const where = permuted ? ` in \`${obs.instance?.path ?? obs.instance?.cls.name ?? '?'}\`` : instantiationText(obs, facts);
   const message =
-    `Residual add: shapes ${leftText} and ${rightText} differ ${kindText[facts.kind]}${instantiationText(obs, facts)}${more}. ` +
-    advice(facts, classUsesBatchNorm(enclosingClass(run.main.root, obs.site), text));
+    `Residual add: shapes ${leftText} and ${rightText} differ ${kindText[facts.kind]}${where}${more}. ` +
+    (permuted
+      ? 'They hold the same sizes in a different axis order: a permute or transpose back is missing.'
+      : advice(facts, classUsesBatchNorm(enclosingClass(run.main.root, obs.site), text)));
   return {
     rule: residualShapeMismatchRule,
     severity: 'error',
@@ -223,8 +227,18 @@ function concreteFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clas
     message,
     kind: facts.kind,
     shapes: [leftText, rightText],
-    fixes: safeFixes(obs, facts, run, cls, text),
+    fixes: permuted ? [] : safeFixes(obs, facts, run, cls, text),
   };
+}
+
+/** Equal sizes in another order, e.g. (N, C, H, W) against (N, H, W, C). */
+function isPermutation(left: ShapeDim[], right: ShapeDim[], env: ReadonlyMap<string, number>): boolean {
+  if (left.length !== right.length || left.length < 2) return false;
+  const values = (s: ShapeDim[]) => s.map((d) => (d === null ? Number.NaN : evaluate(d, env)));
+  const a = values(left);
+  const b = values(right);
+  if (a.some(Number.isNaN) || b.some(Number.isNaN)) return false;
+  return [...a].sort((x, y) => x - y).join() === [...b].sort((x, y) => x - y).join();
 }
 
 function symbolicFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clash' }>, run: PyTorchRunResult, cls: ClassFacts | undefined, text: string): Finding {
