@@ -1,0 +1,153 @@
+// The PyTorch engine's Node side: which interpreter runs it, whether that interpreter
+// has torch (version and device), and the probe runner started as a child process
+// that looks to the supervisor like a forked TF.js worker. No 'vscode' here: the CLI,
+// the extension and the tests share it.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import type { ProbeCommand } from '../core/probe/protocol';
+
+export type ProbeEngineName = 'tfjs' | 'torch' | 'auto';
+
+export interface PythonChoice {
+  path: string;
+  /** Where the path came from, for messages: `--python`, `RESIDUAL_LENS_PYTHON`, `residualLens.python.path`, ... */
+  source: string;
+}
+
+/** The CLI's order: --python, then RESIDUAL_LENS_PYTHON, then python3 on PATH. */
+export function choosePythonForCli(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): PythonChoice {
+  if (flag) return { path: flag, source: '--python' };
+  const fromEnv = env['RESIDUAL_LENS_PYTHON'];
+  if (fromEnv) return { path: fromEnv, source: 'RESIDUAL_LENS_PYTHON' };
+  return { path: 'python3', source: 'python3 on PATH' };
+}
+
+export type TorchCheck =
+  | { ok: true; python: PythonChoice; pythonVersion: string; torchVersion: string; device: string; cuda: boolean }
+  | { ok: false; python: PythonChoice; problem: 'no-python' | 'no-torch' | 'broken-python'; message: string };
+
+// Prints one JSON line; a missing torch is reported, not raised, so we can name the Python.
+const checkScript = [
+  'import json, sys',
+  'out = {"python": sys.version.split()[0], "executable": sys.executable}',
+  'try:',
+  '    import torch',
+  '    out["torch"] = torch.__version__',
+  '    cuda = torch.cuda.is_available()',
+  '    out["device"] = ("cuda:0 " + torch.cuda.get_device_name(0)) if cuda else "cpu"',
+  '    out["cuda"] = cuda',
+  'except Exception as err:',
+  '    out["error"] = type(err).__name__ + ": " + str(err)',
+  'print(json.dumps(out))',
+].join('\n');
+
+const pythonHelp = 'choose one with residualLens.python.path (VS Code), or --python / RESIDUAL_LENS_PYTHON (CLI)';
+
+/** Runs `import torch` in the interpreter; one message says what is missing when it cannot run. */
+export function checkTorch(python: PythonChoice, timeoutMs = 60_000): TorchCheck {
+  const result = spawnSync(python.path, ['-c', checkScript], { encoding: 'utf8', timeout: timeoutMs });
+  const where = `${python.path} (${python.source})`;
+  if (result.error) {
+    const code = (result.error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { ok: false, python, problem: 'no-python', message: `no Python interpreter found at ${where}: ${pythonHelp}` };
+    return { ok: false, python, problem: 'broken-python', message: `the Python interpreter ${where} could not be run (${result.error.message}): ${pythonHelp}` };
+  }
+  const line = result.stdout.trim().split('\n').pop() ?? '';
+  let parsed: { python?: string; executable?: string; torch?: string; device?: string; cuda?: boolean; error?: string } | undefined;
+  try {
+    parsed = JSON.parse(line) as typeof parsed;
+  } catch {
+    parsed = undefined;
+  }
+  if (result.status !== 0 || !parsed) {
+    const detail = (result.stderr || result.stdout).trim().split('\n').slice(-1)[0] ?? `exit code ${result.status}`;
+    return { ok: false, python, problem: 'broken-python', message: `${where} is not a working Python 3 (${detail}): ${pythonHelp}` };
+  }
+  if (!parsed.torch) {
+    return {
+      ok: false,
+      python,
+      problem: 'no-torch',
+      message:
+        `${where}, Python ${parsed.python} at ${parsed.executable}, cannot import torch (${parsed.error ?? 'unknown error'}): ` +
+        `install PyTorch for it (pip install torch; on Debian apt-get install python3-torch for /usr/bin/python3), or ${pythonHelp}`,
+    };
+  }
+  return { ok: true, python, pythonVersion: parsed.python ?? '?', torchVersion: parsed.torch, device: parsed.device ?? 'cpu', cuda: parsed.cuda === true };
+}
+
+/**
+ * 'auto' is torch when the interpreter has it, else tfjs; 'torch' needs it and says
+ * why it cannot run. The check is skipped for 'tfjs'.
+ */
+export function resolveEngine(requested: ProbeEngineName, python: PythonChoice): { engine: 'tfjs' | 'torch'; check?: TorchCheck; note?: string; error?: string } {
+  if (requested === 'tfjs') return { engine: 'tfjs' };
+  const check = checkTorch(python);
+  if (check.ok) return { engine: 'torch', check, note: `PyTorch ${check.torchVersion} on ${check.device} with ${python.path} (${python.source})` };
+  if (requested === 'torch') return { engine: 'torch', check, error: `the torch engine cannot run: ${check.message}` };
+  return { engine: 'tfjs', check, note: `engine auto: using TensorFlow.js, because ${check.message}` };
+}
+
+export interface TorchRunnerOptions {
+  python: string;
+  /** probe_runner.py; defaults to dist/python/probe_runner.py next to the calling bundle. */
+  runnerPath?: string;
+  /** 'cpu' keeps a CUDA machine's GPU out of the run (tests, benchmarks on the CPU). */
+  device?: 'auto' | 'cpu';
+}
+
+export function defaultRunnerPath(): string {
+  return join(__dirname, 'python', 'probe_runner.py');
+}
+
+/**
+ * Starts the Python probe runner for one variant and presents it as a forked TF.js
+ * worker: ProbeMessages arrive as 'message' events (parsed from its JSON lines on
+ * stdout) and send() writes a command line to its stdin. Stdout is consumed here;
+ * anything on it that is not a message is passed on as stderr output.
+ */
+export function spawnTorchRunner(options: TorchRunnerOptions, env: NodeJS.ProcessEnv, parallelVariants: number): ChildProcess {
+  // Children training side by side share the cores: each gets its share of threads.
+  const threads = Math.max(1, Math.floor(availableParallelism() / Math.max(1, parallelVariants)));
+  const child = spawn(options.python, ['-u', options.runnerPath ?? defaultRunnerPath()], {
+    env: {
+      ...env,
+      PYTHONUNBUFFERED: '1',
+      RESIDUAL_LENS_TORCH_THREADS: String(threads),
+      ...(options.device === 'cpu' ? { RESIDUAL_LENS_TORCH_DEVICE: 'cpu' } : {}),
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let pending = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    let newline;
+    while ((newline = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      if (!line.trim()) continue;
+      let message: unknown;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        child.stderr!.emit('data', Buffer.from(line + '\n'));
+        continue;
+      }
+      child.emit('message', message);
+    }
+  });
+  // A runner that died leaves a closed pipe; the exit event reports it.
+  child.stdin!.on('error', () => undefined);
+  const alive = (): boolean => child.exitCode === null && child.signalCode === null && !child.stdin!.destroyed;
+  Object.defineProperty(child, 'connected', { get: alive, configurable: true });
+  child.send = ((message: ProbeCommand, ...rest: unknown[]): boolean => {
+    const callback = rest.find((r): r is (error: Error | null) => void => typeof r === 'function');
+    if (!alive()) {
+      callback?.(new Error('the probe runner has exited'));
+      return false;
+    }
+    return child.stdin!.write(JSON.stringify(message) + '\n', (err) => callback?.(err ?? null));
+  }) as ChildProcess['send'];
+  return child;
+}
