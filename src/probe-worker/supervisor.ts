@@ -14,6 +14,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { meanOfLast } from '../core/probe/metrics';
 import type { ProbeCommand, ProbeMessage, ProbePlan } from '../core/probe/protocol';
+import { spawnTorchRunner, type TorchRunnerOptions } from '../torch/torchEngine';
 
 export interface ProbeSupervisorOptions {
   plan: ProbePlan;
@@ -42,6 +43,8 @@ export interface ProbeSupervisorOptions {
   tfjsNodePath?: string;
   /** Forces a backend in every child, over the plan's preference (RESIDUAL_LENS_BACKEND). */
   backend?: 'tensorflow' | 'wasm' | 'cpu';
+  /** Set to train every variant in the Python runner with PyTorch instead of the TF.js worker. */
+  torch?: TorchRunnerOptions;
 }
 
 export type VariantEnd = 'done' | 'cancelled' | 'error';
@@ -112,18 +115,20 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
   };
 
   const launch = (variant: string, holdAfterInit: boolean): void => {
-    const child = fork(workerPath, [], {
-      execPath: options.execPath ?? process.execPath,
-      execArgv: [`--max-old-space-size=${options.maxOldSpaceMb ?? defaultMaxOldSpaceMb}`],
-      env: {
-        ...(options.env ?? process.env),
-        ELECTRON_RUN_AS_NODE: '1',
-        ...(options.tfjsNodePath ? { RESIDUAL_LENS_TFJS_NODE_PATH: options.tfjsNodePath } : {}),
-        ...(options.backend ? { RESIDUAL_LENS_BACKEND: options.backend } : {}),
-      },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
-    });
+    const child = options.torch
+      ? spawnTorchRunner(options.torch, options.env ?? process.env, maxParallel)
+      : fork(workerPath, [], {
+          execPath: options.execPath ?? process.execPath,
+          execArgv: [`--max-old-space-size=${options.maxOldSpaceMb ?? defaultMaxOldSpaceMb}`],
+          env: {
+            ...(options.env ?? process.env),
+            ELECTRON_RUN_AS_NODE: '1',
+            ...(options.tfjsNodePath ? { RESIDUAL_LENS_TFJS_NODE_PATH: options.tfjsNodePath } : {}),
+            ...(options.backend ? { RESIDUAL_LENS_BACKEND: options.backend } : {}),
+          },
+          stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+          serialization: 'json',
+        });
     let exitedResolve!: () => void;
     const state: ChildState = {
       variant,
@@ -147,7 +152,8 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
         options.onLog?.(variant, line);
       }
     };
-    child.stdout?.on('data', logLines);
+    // The torch runner's stdout carries its messages (spawnTorchRunner reads it).
+    if (!options.torch) child.stdout?.on('data', logLines);
     child.stderr?.on('data', logLines);
     child.on('message', (raw: unknown) => {
       const message = raw as ProbeMessage;
