@@ -35,6 +35,9 @@ function copyRuntimeAssets() {
   // The panel's stylesheet next to its script, so the CLI can build the HTML report from dist alone.
   const panelCss = join(root, 'media', 'panel.css');
   if (existsSync(panelCss)) cpSync(panelCss, join(root, 'dist', 'webview.css'));
+  // The PyTorch engine's Python scripts, run by the user's interpreter.
+  const pythonSources = join(root, 'src', 'torch', 'python');
+  if (existsSync(pythonSources)) cpSync(pythonSources, join(root, 'dist', 'python'), { recursive: true, filter: (f) => !f.includes('__pycache__') });
 }
 
 const nodeCommon = {
