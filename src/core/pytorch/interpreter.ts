@@ -107,6 +107,7 @@ export class Interpreter {
   /** Classes whose forward ran with concrete constructor arguments. */
   readonly forwardedClasses = new Set<ClassInfo>();
   private readonly forwardMemo = new Map<string, Value>();
+  private readonly constructorMemo = new Map<string, InstanceValue>();
   /** Inputs that module-level code fed to a model class (`model(torch.randn(2, 3, 32, 32))`). */
   readonly concreteInputs = new Map<ClassInfo, Shape>();
   /** Set when a later decision point exists that this run did not branch on. */
@@ -1209,8 +1210,14 @@ export class Interpreter {
       });
       return instance;
     }
+    // Constructors are deterministic in their arguments: the 22 identical blocks of a
+    // ResNet-101 stage are one instance, built once (its first place names it).
+    const memoKey = constructorKey(cls, args);
+    const built = memoKey === undefined ? undefined : this.constructorMemo.get(memoKey);
+    if (built) return built;
     const instance: InstanceValue = { t: 'instance', cls, attrs: new Map(), args: new Map(), forwarded: false, incomplete: false };
     this.instances.push(instance);
+    if (memoKey !== undefined) this.constructorMemo.set(memoKey, instance);
     const init = findMethod(cls, '__init__');
     if (!init) return instance;
     if (init.def.broken) {
@@ -1825,6 +1832,22 @@ function forwardKey(module: InstanceValue, args: CallArgs): string | undefined {
   }
   const self = valueKey(module, 0);
   return self === undefined ? undefined : `${self}<-${parts.join(',')}`;
+}
+
+function constructorKey(cls: ClassInfo, args: CallArgs): string | undefined {
+  const parts: string[] = [];
+  for (const a of args.positional) {
+    const k = valueKey(a, 1);
+    if (k === undefined) return undefined;
+    parts.push(k);
+  }
+  for (const [name, a] of args.keywords) {
+    const k = valueKey(a, 1);
+    if (k === undefined) return undefined;
+    parts.push(`${name}=${k}`);
+  }
+  const self = valueKey({ t: 'class', cls }, 0);
+  return `${self}(${parts.join(',')})`;
 }
 
 function dimKey(d: ShapeDim): string {
