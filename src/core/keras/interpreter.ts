@@ -9,7 +9,7 @@ import { type Dim, add, ceilDiv, floorDiv, isConcrete, mod, mul, neg, sub, symbo
 import { type CompareOp, type Truth, compare, not, or } from '../shapes/condition';
 import { type BroadcastOutcome, type Shape, type ShapeDim, broadcast } from '../shapes/shape';
 import type { LayerParams, ParamValue } from '../shapes/layers';
-import { channelsLastLayers, concatenateShapes, kerasAliases, mergeLayers, tfjsLayerNames } from '../shapes/channelsLast';
+import { alignForMerge, channelsLastLayers, concatenateShapes, kerasAliases, mergeLayers, tfjsLayerNames } from '../shapes/channelsLast';
 import { conjoin } from './conditions';
 import { canonicalAttribute, importPath, snakeCase, type Language } from './libraries';
 import type { Expr, FunctionDef, Program, Span, Stmt, Target } from './syntax';
@@ -44,6 +44,8 @@ export interface AddObservation {
   context: CallContext | undefined;
   /** The function invocation that made the addition (see AppliedLayer.invocation). */
   invocation: number;
+  /** An Add layer (Keras `Add`/`add`, TF.js `add`): inputs of lower rank get size-1 axes after the batch. */
+  layerMerge: boolean;
 }
 
 /** A tensor the code names or a layer it applies, with its shape there: for hovers and inlay hints. */
@@ -1255,11 +1257,11 @@ class LayersInterpreter {
   private mergeInputs(type: string, inputs: Value | undefined, argExpr: Expr | undefined, span: Span | undefined, frame: Frame, params: LayerParams): Value {
     if (!inputs || (inputs.t !== 'list' && inputs.t !== 'tuple')) return tensorOf(null);
     const exprs = argExpr && (argExpr.k === 'list' || argExpr.k === 'tuple') ? argExpr.items : [];
-    return this.mergeTensors(type, inputs.items, inputs.items.map((_, i) => exprs[i]), span, frame, params);
+    return this.mergeTensors(type, inputs.items, inputs.items.map((_, i) => exprs[i]), span, frame, params, true);
   }
 
   /** Add and friends: broadcast the inputs; an Add records each pair as a residual site. */
-  private mergeTensors(type: string, items: Value[], exprs: (Expr | undefined)[], span: Span | undefined, frame: Frame, params: LayerParams): Value {
+  private mergeTensors(type: string, items: Value[], exprs: (Expr | undefined)[], span: Span | undefined, frame: Frame, params: LayerParams, layerMerge = false): Value {
     if (items.length === 0) return tensorOf(null);
     const guardIndex = items.findIndex((v) => v.t === 'guarded');
     if (guardIndex >= 0) {
@@ -1269,7 +1271,7 @@ class LayersInterpreter {
       for (const [c, v] of g.options) {
         frame.path = conjoin(path, c);
         if (frame.path === false) continue;
-        options.push([c, this.mergeTensors(type, items.map((item, j) => (j === guardIndex ? v : item)), exprs, span, frame, params)]);
+        options.push([c, this.mergeTensors(type, items.map((item, j) => (j === guardIndex ? v : item)), exprs, span, frame, params, layerMerge)]);
       }
       frame.path = path;
       return guarded(options);
@@ -1282,8 +1284,9 @@ class LayersInterpreter {
     let acc = tensors[0]!;
     for (let i = 1; i < tensors.length; i++) {
       const next = tensors[i]!;
-      if (type === 'Add' && span) this.record(span, acc, next, i === 1 ? exprs[0] : undefined, exprs[i], frame);
-      const outcome = acc.cell === next.cell ? ({ kind: 'same', shape: acc.cell.shape } as BroadcastOutcome) : broadcast(acc.cell.shape, next.cell.shape);
+      if (type === 'Add' && span) this.record(span, acc, next, i === 1 ? exprs[0] : undefined, exprs[i], frame, layerMerge);
+      const [accShape, nextShape] = layerMerge ? alignForMerge(acc.cell.shape, next.cell.shape) : [acc.cell.shape, next.cell.shape];
+      const outcome = acc.cell === next.cell ? ({ kind: 'same', shape: acc.cell.shape } as BroadcastOutcome) : broadcast(accShape, nextShape);
       const shape = outcome.kind === 'mismatch' ? null : outcome.shape;
       const deeper = acc.trace.length >= next.trace.length ? acc : next;
       acc = { t: 'tensor', cell: outcome.kind === 'same' && acc.cell === next.cell ? acc.cell : { shape, lazy: false, suffix: '' }, trace: deeper.trace };
@@ -1301,7 +1304,7 @@ class LayersInterpreter {
     }
   }
 
-  private record(span: Span, left: TensorValue, right: TensorValue, leftExpr: Expr | undefined, rightExpr: Expr | undefined, frame: Frame): void {
+  private record(span: Span, left: TensorValue, right: TensorValue, leftExpr: Expr | undefined, rightExpr: Expr | undefined, frame: Frame, layerMerge: boolean): void {
     if (left.cell === right.cell) return;
     this.observations.push({
       span,
@@ -1316,6 +1319,7 @@ class LayersInterpreter {
       concrete: frame.concrete,
       context: frame.context,
       invocation: frame.invocation,
+      layerMerge,
     });
   }
 }

@@ -5,6 +5,7 @@
 import { type Assignment, type Dim, add, dimEquals, evaluate, floorDiv, formatDim, isConcrete, sub, symbolsOf } from '../shapes/dim';
 import { type Truth, condSymbols, evaluateCond, hasOpaque } from '../shapes/condition';
 import { type Shape, type ShapeDim, broadcast } from '../shapes/shape';
+import { alignForMerge } from '../shapes/channelsLast';
 import type { Finding, Fix, MismatchKind } from '../diagnostic';
 import { describeCondition } from './conditions';
 import type { AddObservation, InterpretResult } from './interpreter';
@@ -112,11 +113,12 @@ function mismatchFinding(
   search: WitnessSearch,
   buildFixes: FixBuilder,
 ): Finding {
-  const left = ob.leftShape!;
-  const right = ob.rightShape!;
+  const shapes: [string, string] = [formatLayersShape(ob.leftShape, framework), formatLayersShape(ob.rightShape, framework)];
+  const [alignedLeft, alignedRight] = ob.layerMerge ? alignForMerge(ob.leftShape, ob.rightShape) : [ob.leftShape, ob.rightShape];
+  const left = alignedLeft!;
+  const right = alignedRight!;
   const rank = Math.max(left.length, right.length);
   const kind = kindOf(axes, rank);
-  const shapes: [string, string] = [formatLayersShape(left, framework), formatLayersShape(right, framework)];
   const plan = projectionPlan(ob);
   const context = ob.context ? ` in \`${ob.context.text}\`${ob.context.line !== ob.span.range.start.line ? ` (line ${ob.context.line + 1})` : ''}` : '';
   const more = others > 0 ? ` and ${others} more call${others > 1 ? 's' : ''}` : '';
@@ -196,8 +198,9 @@ function describeProjection(plan: ProjectionPlan, framework: LayersFramework): s
 
 function mismatchCondition(ob: AddObservation, axes: number[], rank: number, plan: ProjectionPlan | undefined, flags: ReadonlySet<string>, language: 'python' | 'script', search: WitnessSearch): string {
   const pieces: string[] = [];
-  const left = ob.leftShape!;
-  const right = ob.rightShape!;
+  const [alignedLeft, alignedRight] = ob.layerMerge ? alignForMerge(ob.leftShape, ob.rightShape) : [ob.leftShape, ob.rightShape];
+  const left = alignedLeft!;
+  const right = alignedRight!;
   const at = (s: ShapeDim[], i: number) => s[s.length - rank + i] ?? null;
   const shortcutFirst = plan ? plan.shortcutIndex === 0 : true;
   for (const axis of axes) {
@@ -354,7 +357,7 @@ class WitnessSearch {
   }
 
   classify(ob: AddObservation): Classification {
-    const { leftShape: left, rightShape: right } = ob;
+    const [left, right] = ob.layerMerge ? alignForMerge(ob.leftShape, ob.rightShape) : [ob.leftShape, ob.rightShape];
     if (!left || !right) return { verdict: 'unknown' };
     const outcome = broadcast(left, right);
     const rank = Math.max(left.length, right.length);

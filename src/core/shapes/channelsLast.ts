@@ -301,3 +301,14 @@ export function concatenateShapes(shapes: Shape[], axis: number): Shape {
   out[a] = shapes.reduce<ShapeDim>((total, s) => (total === null || s![a] === null ? null : add(total, s![a]!)), 0);
   return out;
 }
+
+/**
+ * Keras's and tfjs-layers' merge layers (Add, Multiply, ...) line up inputs of different
+ * ranks by inserting size-1 axes after the batch axis (`expand_dims(x, 1)`), not by numpy's
+ * right alignment that includes the batch: `(None, C)` and `(None, H, W, C)` merge.
+ */
+export function alignForMerge(a: Shape, b: Shape): [Shape, Shape] {
+  if (!a || !b || a.length === b.length || a.length === 0 || b.length === 0) return [a, b];
+  const expand = (s: ShapeDim[], rank: number): ShapeDim[] => [s[0]!, ...Array.from({ length: rank - s.length }, () => 1), ...s.slice(1)];
+  return a.length < b.length ? [expand(a, b.length), b] : [a, expand(b, a.length)];
+}

@@ -143,3 +143,17 @@ out = layers.add([inputs, layers.Dense(16)(inputs)])
   assert.deepEqual(result.frameworks.sort(), ['keras', 'pytorch']);
   assert.equal(result.findings.filter((f) => f.rule === 'residual-shape-mismatch').length, 1);
 });
+
+test('Add layers line up inputs of different ranks after the batch axis, as Keras and tfjs-layers do; `+` broadcasts numpy-style', async () => {
+  const { result } = await check('ranks.py', `${kerasHeader}
+inputs = keras.Input(shape=(4, 4, 16))
+pooled = layers.GlobalAveragePooling2D()(inputs)
+merged = layers.Add()([pooled, inputs])
+plus = pooled + inputs
+`);
+  const byLine = new Map(result.findings.map((f) => [f.range.start.line, f]));
+  // The layer stretches (None, 16) to (None, 1, 1, 16): legal, but a silent broadcast.
+  assert.equal(byLine.get(5)?.rule, 'residual-silent-broadcast');
+  // `+` aligns (None, 16) with the last two axes of (None, 4, 4, 16): the batch meets W = 4.
+  assert.equal(byLine.get(6)?.rule, 'residual-shape-mismatch');
+});
