@@ -87,6 +87,9 @@ process.on('message', (raw: unknown) => {
 // No host, no reason to live: covers a host that crashed or was killed with SIGKILL.
 process.on('disconnect', () => process.exit(0));
 process.on('SIGTERM', () => process.exit(143));
+// Ctrl-C in a terminal signals the whole process group; the host decides (it sends
+// `cancel` and the variant ends with its partial losses), so the child does not die here.
+process.on('SIGINT', () => undefined);
 
 if (!process.send) {
   process.stderr.write('probe-worker: start me with child_process.fork (I need an IPC channel)\n');

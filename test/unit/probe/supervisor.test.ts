@@ -124,9 +124,11 @@ test('an invalid plan sent to a worker is refused with invalid-plan', async () =
 
 test('children exit by themselves when their host dies; Ctrl-C on the CLI writes partial results', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rl-probe-'));
+  // detached: its own process group, as a shell gives a command, so Ctrl-C can reach them all
   const launch = (json: string) =>
     spawn(process.execPath, [join(distDir, 'cli.js'), 'probe', '--depths', '8', '--width', '4', '--input', '8', '--batch', '8', '--steps', '100000', '--json', json], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
     });
   const waitForSteps = async (cli: ReturnType<typeof launch>): Promise<void> => {
     let text = '';
@@ -146,13 +148,15 @@ test('children exit by themselves when their host dies; Ctrl-C on the CLI writes
   await waitForSteps(interrupted);
   const children = childPids(interrupted.pid!);
   const exitCode = new Promise<number | null>((resolve) => interrupted.on('exit', (code) => resolve(code)));
-  interrupted.kill('SIGINT');
+  process.kill(-interrupted.pid!, 'SIGINT'); // what Ctrl-C in a terminal does: the whole group
   assert.equal(await exitCode, 130);
   assert.ok(children.every((pid) => !alive(pid)));
   const record = JSON.parse(readFileSync(join(dir, 'partial.json'), 'utf8'));
   assert.equal(record.version, 1);
   assert.deepEqual(record.variants.map((v: { status: string }) => v.status), ['cancelled', 'cancelled']);
   assert.ok(record.variants.every((v: { steps: unknown[] }) => v.steps.length >= 26));
+  // the children ignored the group's SIGINT and ended through the cancel message, with their own final loss
+  assert.ok(record.variants.every((v: { finalLoss?: number }) => typeof v.finalLoss === 'number'));
   assert.ok(readdirSync(dir).includes('partial.json'));
 });
 
