@@ -155,7 +155,7 @@ test('children exit by themselves when their host dies; Ctrl-C on the CLI writes
   assert.equal(record.version, 1);
   assert.deepEqual(record.variants.map((v: { status: string }) => v.status), ['cancelled', 'cancelled']);
   assert.ok(record.variants.every((v: { steps: unknown[] }) => v.steps.length >= 26));
-  // the children ignored the group's SIGINT and ended through the cancel message, with their own final loss
+  // every variant keeps its partial losses and a final loss
   assert.ok(record.variants.every((v: { finalLoss?: number }) => typeof v.finalLoss === 'number'));
   assert.ok(readdirSync(dir).includes('partial.json'));
 });
