@@ -470,6 +470,7 @@ class LayersInterpreter {
       case 'call': return this.evalCall(e, frame);
       case 'attr': return this.getAttr(this.evalExpr(e.obj, frame), e.name);
       case 'index': return this.index(this.evalExpr(e.obj, frame), this.evalExpr(e.index, frame));
+      // A slice travels as a tuple tagged with a marker string, which index() recognises.
       case 'slice': return { t: 'tuple', items: [e.start, e.stop, e.step].map((p) => (p ? this.evalExpr(p, frame) : none)).concat([{ t: 'str', v: '#slice' }]) };
       case 'binop': {
         const left = this.evalExpr(e.left, frame);
@@ -685,9 +686,6 @@ class LayersInterpreter {
       case 'dict':
         if (this.language === 'script') return obj.entries.get(name) ?? unknown;
         return { t: 'method', self: obj, name };
-      case 'method':
-        if (obj.name === '#lazyshape' && name === 'length') return unknown;
-        return unknown;
       default: return unknown;
     }
   }
@@ -982,7 +980,6 @@ class LayersInterpreter {
       const key = positional[0];
       return key?.t === 'str' && key.v !== undefined ? self.entries.get(key.v) ?? positional[1] ?? none : unknown;
     }
-    if (self.t === 'tuple' && name === '#range') return unknown;
     return unknown;
   }
 
