@@ -18,6 +18,8 @@ export interface UpdateNorms {
 }
 
 export class ArrayOptimizer {
+  /** The weights, kept here: only this class changes them, so they are never read back. */
+  private readonly weights: Float32Array[];
   private readonly first: Float32Array[];
   private readonly second: Float32Array[];
   private steps = 0;
@@ -32,6 +34,7 @@ export class ArrayOptimizer {
     private readonly beta2 = 0.999,
     private readonly epsilon = 1e-8,
   ) {
+    this.weights = variables.map((v) => Float32Array.from(v.dataSync() as Float32Array));
     this.first = variables.map((v) => new Float32Array(v.size));
     this.second = kind === 'adam' ? variables.map((v) => new Float32Array(v.size)) : [];
   }
@@ -48,7 +51,7 @@ export class ArrayOptimizer {
       const gradient = grads[variable.name];
       if (!gradient) throw new Error(`no gradient for ${variable.name}`);
       const g = gradient.dataSync() as Float32Array;
-      const w = Float32Array.from(variable.dataSync() as Float32Array);
+      const w = this.weights[index]!;
       const m = this.first[index]!;
       let gradSquares = 0;
       let weightSquares = 0;
