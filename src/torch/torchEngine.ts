@@ -5,7 +5,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import type { ProbeCommand } from '../core/probe/protocol';
+import { validateProbePlan } from '../core/probe/plan';
+import type { ProbeCommand, ProbeMessage } from '../core/probe/protocol';
 
 export type ProbeEngineName = 'tfjs' | 'torch' | 'auto';
 
@@ -146,6 +147,19 @@ export function spawnTorchRunner(options: TorchRunnerOptions, env: NodeJS.Proces
     if (!alive()) {
       callback?.(new Error('the probe runner has exited'));
       return false;
+    }
+    if (message.type === 'run') {
+      // The TF.js worker checks the plan it receives; the runner trusts it, so check here.
+      const problems = validateProbePlan(message.plan);
+      if (problems.length) {
+        const refusal: ProbeMessage = { type: 'error', variant: message.variant, code: 'invalid-plan', message: problems.join('; ') };
+        setImmediate(() => {
+          child.emit('message', refusal);
+          child.stdin!.end(); // the runner exits when its input ends
+        });
+        callback?.(null);
+        return true;
+      }
     }
     return child.stdin!.write(JSON.stringify(message) + '\n', (err) => callback?.(err ?? null));
   }) as ChildProcess['send'];
