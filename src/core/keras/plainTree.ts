@@ -38,6 +38,13 @@ const noOps: string[] = [];
 const noStarts: number[] = [];
 const noFields: Record<string, PlainNode> = {};
 
+/** Node types whose anonymous tokens the front ends read (operators, `const`, `of`); reading the others costs wasm calls. */
+const typesWithOps = new Set([
+  'binary_operator', 'augmented_assignment', 'unary_operator', 'boolean_operator', 'comparison_operator', 'not_operator', 'slice',
+  'binary_expression', 'unary_expression', 'update_expression', 'augmented_assignment_expression', 'lexical_declaration',
+  'variable_declaration', 'for_in_statement',
+]);
+
 interface Context {
   source: string;
   lineStarts: number[];
@@ -108,6 +115,7 @@ function convert(cursor: TreeCursor, context: Context, depth: number): PlainNode
   }
   if (cursor.gotoFirstChild()) {
     node.children = [];
+    const keepOps = typesWithOps.has(type);
     do {
       const childType = typeOf(cursor, context);
       if (childType.named) {
@@ -129,12 +137,14 @@ function convert(cursor: TreeCursor, context: Context, depth: number): PlainNode
         if (child.broken) node.broken = true;
       } else {
         if (context.checkMissing && cursor.nodeIsMissing) node.broken = true;
-        if (node.ops === noOps) {
-          node.ops = [];
-          node.opStarts = [];
+        if (keepOps) {
+          if (node.ops === noOps) {
+            node.ops = [];
+            node.opStarts = [];
+          }
+          node.ops.push(childType.type);
+          node.opStarts.push(cursor.startIndex);
         }
-        node.ops.push(childType.type);
-        node.opStarts.push(cursor.startIndex);
       }
     } while (cursor.gotoNextSibling());
     cursor.gotoParent();
