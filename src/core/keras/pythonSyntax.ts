@@ -25,7 +25,8 @@ export function spanOf(node: Node): Span {
 }
 
 function named(node: Node): Node[] {
-  return node.children.filter((c) => c.type !== 'comment');
+  // Most nodes hold no comment: hand back their own array then.
+  return node.children.some((c) => c.type === 'comment') ? node.children.filter((c) => c.type !== 'comment') : node.children;
 }
 
 function field(node: Node, name: string): Node | null {
