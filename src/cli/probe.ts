@@ -13,18 +13,23 @@ import { createProbeRun, ProbeRunState } from '../core/probe/probeRun';
 import { ProbeRecorder, type ProbeRecord } from '../core/probe/record';
 import { renderProbeReportHtml } from '../core/probe/reportHtml';
 import { startProbe } from '../probe-worker/supervisor';
+import { choosePythonForCli, resolveEngine, type ProbeEngineName } from '../torch/torchEngine';
 
 export const probeUsage = `  probe [--depths 20,56] [--steps 100 | --seconds S] [--width 8] [--input 16]
         [--batch 32] [--optimizer adam|sgd] [--lr X] [--momentum M]
         [--shortcut A|B] [--no-bn] [--plain-only | --residual-only]
         [--seed N] [--backend auto|tensorflow|wasm|cpu] [--parallel N]
+        [--engine tfjs|torch|auto] [--python PATH]
         [--gradient-every K] [--json FILE] [--html FILE] [--quiet]
       Train plain and residual CIFAR-style networks (depth 6n+2) for a few
       steps on a synthetic task, one child process per variant, and report
       the gradient-flow profile at init, the losses and whether the deeper
       net degrades. --json writes the full record (version 1), --html a
       self-contained report with the panel's charts. Ctrl-C stops the
-      children and still writes both. Exit 0 when every variant finished.`;
+      children and still writes both. Exit 0 when every variant finished.
+      --engine torch trains in PyTorch (GPU when it has one) with the
+      interpreter from --python, else RESIDUAL_LENS_PYTHON, else python3;
+      auto uses torch when that interpreter has it, else TensorFlow.js.`;
 
 export class ProbeUsageError extends Error {}
 
@@ -35,7 +40,16 @@ function numberOption(name: string, value: string | undefined): number | undefin
   return n;
 }
 
-export function parseProbeArgs(args: string[]): { options: Partial<ProbeOptions>; json?: string; html?: string; parallel?: number; quiet: boolean; help: boolean } {
+export function parseProbeArgs(args: string[]): {
+  options: Partial<ProbeOptions>;
+  json?: string;
+  html?: string;
+  parallel?: number;
+  engine: ProbeEngineName;
+  python?: string;
+  quiet: boolean;
+  help: boolean;
+} {
   let parsed;
   try {
     parsed = parseArgs({
@@ -58,6 +72,8 @@ export function parseProbeArgs(args: string[]): { options: Partial<ProbeOptions>
         seed: { type: 'string' },
         backend: { type: 'string' },
         parallel: { type: 'string' },
+        engine: { type: 'string', default: 'tfjs' },
+        python: { type: 'string' },
         'gradient-every': { type: 'string' },
         json: { type: 'string' },
         html: { type: 'string' },
@@ -108,7 +124,18 @@ export function parseProbeArgs(args: string[]): { options: Partial<ProbeOptions>
   if (v['residual-only']) options.architectures = ['residual'];
   const parallel = numberOption('parallel', v.parallel);
   if (parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1 || parallel > 64)) throw new ProbeUsageError('--parallel must be a whole number from 1 to 64');
-  return { options, ...(v.json !== undefined ? { json: v.json } : {}), ...(v.html !== undefined ? { html: v.html } : {}), ...(parallel !== undefined ? { parallel } : {}), quiet: v.quiet, help: v.help };
+  const engine = v.engine!;
+  if (engine !== 'tfjs' && engine !== 'torch' && engine !== 'auto') throw new ProbeUsageError(`--engine must be tfjs, torch or auto, not '${engine}'`);
+  return {
+    options,
+    ...(v.json !== undefined ? { json: v.json } : {}),
+    ...(v.html !== undefined ? { html: v.html } : {}),
+    ...(parallel !== undefined ? { parallel } : {}),
+    engine,
+    ...(v.python !== undefined ? { python: v.python } : {}),
+    quiet: v.quiet,
+    help: v.help,
+  };
 }
 
 const pad = (text: string, width: number): string => (text.length >= width ? text : text + ' '.repeat(width - text.length));
@@ -187,6 +214,12 @@ export async function probeCommand(args: string[], out: NodeJS.WritableStream = 
     throw error;
   }
   const { plan, notes } = planned;
+  const engine = resolveEngine(parsed.engine, choosePythonForCli(parsed.python));
+  if (engine.error) {
+    err.write(`residual-lens probe: ${engine.error}\n`);
+    return 1;
+  }
+  if (engine.note) notes.push(engine.note);
   for (const note of notes) err.write(`note: ${note}\n`);
   const recorder = new ProbeRecorder(plan, notes);
   // The panel's own run model, for the HTML report: the same charts as in VS Code.
@@ -199,6 +232,7 @@ export async function probeCommand(args: string[], out: NodeJS.WritableStream = 
   const run = startProbe({
     plan,
     ...(parsed.parallel !== undefined ? { maxParallel: parsed.parallel } : {}),
+    ...(engine.engine === 'torch' && engine.check ? { torch: { python: engine.check.python.path } } : {}),
     onMessage: (message) => {
       recorder.add(message);
       const received = parseProbeMessage(message);
