@@ -397,7 +397,8 @@ def choose_device(torch, notes):
 def device_name(torch, device):
     if device.type == "cuda":
         return "cuda:0 %s" % torch.cuda.get_device_name(0)
-    return "cpu (%d threads)" % torch.get_num_threads()
+    threads = torch.get_num_threads()
+    return "cpu (%d thread%s)" % (threads, "" if threads == 1 else "s")
 
 
 def is_cuda_failure(err):

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeNetwork } from '../../../src/core/probe/network';
@@ -258,4 +258,25 @@ test('the CLI picks the interpreter from --python, then RESIDUAL_LENS_PYTHON, th
   assert.deepEqual(choosePythonForCli('/opt/py', { RESIDUAL_LENS_PYTHON: '/usr/bin/python3' }), { path: '/opt/py', source: '--python' });
   assert.deepEqual(choosePythonForCli(undefined, { RESIDUAL_LENS_PYTHON: '/usr/bin/python3' }), { path: '/usr/bin/python3', source: 'RESIDUAL_LENS_PYTHON' });
   assert.deepEqual(choosePythonForCli(undefined, {}), { path: 'python3', source: 'python3 on PATH' });
+});
+
+test('CLI: probe --engine torch --python writes the same record schema; a Python without torch is one clear error', () => {
+  requireTorch();
+  const cli = join(distDir, 'cli.js');
+  const json = join(mkdtempSync(join(tmpdir(), 'rl-probe-')), 'record.json');
+  const ok = spawnSync(process.execPath, [cli, 'probe', '--engine', 'torch', '--python', debianPython, '--depths', '8', '--width', '4', '--input', '8', '--batch', '8', '--steps', '3', '--json', json], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stderr, /note: PyTorch \d.* on (cpu|cuda:0 .*) with \/usr\/bin\/python3 \(--python\)/);
+  const record = JSON.parse(readFileSync(json, 'utf8')) as { version: number; backend: { name: string; device: string }; variants: { name: string; status: string; steps: unknown[]; init: { gradNorms: { layer: string }[] } }[] };
+  assert.equal(record.version, 1);
+  assert.match(record.backend.name, /^torch /);
+  assert.deepEqual(record.variants.map((v) => [v.name, v.status, v.steps.length]), [['plain-8', 'done', 3], ['residual-8', 'done', 3]]);
+  assert.equal(record.variants[0]!.init.gradNorms[0]!.layer, 'stem.conv');
+
+  const missing = spawnSync(process.execPath, [cli, 'probe', '--engine', 'torch', '--python', '/nonexistent/python3', '--depths', '8'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /the torch engine cannot run: no Python interpreter found at \/nonexistent\/python3 \(--python\)/);
+  const fallback = spawnSync(process.execPath, [cli, 'probe', '--engine', 'auto', '--python', '/nonexistent/python3', '--depths', '8', '--width', '4', '--input', '8', '--batch', '8', '--steps', '1', '--plain-only'], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(fallback.status, 0, fallback.stderr);
+  assert.match(fallback.stderr, /note: engine auto: using TensorFlow\.js, because no Python interpreter found/);
 });
