@@ -73,7 +73,7 @@ export function decideResidualSites(result: InterpretResult, framework: LayersFr
       // An error needs a concrete call that breaks; a helper only seen with symbolic arguments gets a warning.
       const severity = definite.length && chosen.ob.concrete ? 'error' : 'warning';
       const others = (definite.length ? definite : conditional).length - 1;
-      findings.push(mismatchFinding(chosen.ob, chosen.c.axes, severity, others, framework, language, result.flags, search, buildFixes));
+      findings.push(mismatchFinding(chosen.ob, chosen.c.axes, chosen.c.witness, severity, others, framework, language, result.flags, search, buildFixes));
     } else if (broadcasts[0] && broadcasts[0].c.verdict === 'broadcast') {
       findings.push(broadcastFinding(broadcasts[0].ob, broadcasts[0].c.axes, framework));
     }
@@ -105,6 +105,7 @@ function isBatchDim(d: Dim): boolean {
 function mismatchFinding(
   ob: AddObservation,
   axes: number[],
+  witness: Assignment | undefined,
   severity: 'error' | 'warning',
   others: number,
   framework: LayersFramework,
@@ -130,7 +131,7 @@ function mismatchFinding(
   } else {
     const condition = mismatchCondition(ob, axes, rank, plan, flags, language, search);
     const seen = ob.concrete ? context : ob.context ? ` (\`${ob.context.text}\` is only seen with symbolic arguments)` : '';
-    message = `Residual add: shapes ${shapes[0]} and ${shapes[1]} differ ${describeDifference(left, right, axes, rank)} when ${condition}: a shortcut projection is missing for that case${seen}.${projection}`;
+    message = `Residual add: shapes ${shapes[0]} and ${shapes[1]} differ ${describeDifference(left, right, axes, rank)} when ${condition}${exampleText(witness, flags, language)}: a shortcut projection is missing for that case${seen}.${projection}`;
   }
   return {
     rule: shapeMismatchRule,
@@ -166,6 +167,16 @@ function broadcastFinding(ob: AddObservation, axes: number[], framework: LayersF
     shapes,
     fixes: [],
   };
+}
+
+/** One set of argument values that breaks the addition: `, e.g. stride = 2, filters = 16`. */
+function exampleText(witness: Assignment | undefined, flags: ReadonlySet<string>, language: 'python' | 'script'): string {
+  if (!witness) return '';
+  const parts = [...witness]
+    .filter(([name]) => !/^(batch|H|W|L|D|T|d\d+)(_\d+)?$/.test(name))
+    .slice(0, 4)
+    .map(([name, value]) => `${name} = ${flags.has(name) ? (value ? (language === 'python' ? 'True' : 'true') : language === 'python' ? 'False' : 'false') : value}`);
+  return parts.length ? `, e.g. ${parts.join(', ')}` : '';
 }
 
 function describeDifference(left: ShapeDim[], right: ShapeDim[], axes: number[], rank: number): string {
