@@ -156,7 +156,10 @@ export class Interpreter {
   }
 
   newSymbol(name: string, role: SymbolRole): Dim {
-    if (!this.symbolRoles.has(name)) this.symbolRoles.set(name, role);
+    const existing = this.symbolRoles.get(name);
+    // A constructor parameter called `C` or `N` must not become the input's dim by accident.
+    if (existing !== undefined && existing !== role && (existing === 'param' || role === 'param')) return this.newSymbol(`${name}_${role === 'param' ? 'arg' : 'in'}`, role);
+    if (existing === undefined) this.symbolRoles.set(name, role);
     return symbol(name);
   }
 

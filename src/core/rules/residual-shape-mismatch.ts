@@ -349,19 +349,21 @@ export function conditionText(obs: AddObservation, d: Extract<Decision, { kind: 
   const identity = side === 'left' ? d.left : d.right;
   const main = side === 'left' ? d.right : d.left;
   const c = channelAxis(obs, rank);
-  const parts: string[] = [];
+  // Spatial conditions first, as a shortcut guard is usually written: `stride != 1 or in != out`.
+  const spatialParts: string[] = [];
+  const channelParts: string[] = [];
   for (const axis of d.witness.axes) {
     const i = aligned(identity, rank, axis);
     const m = aligned(main, rank, axis);
     if (i == null || m == null) continue;
     if (axis !== c && axis !== 0) {
       const strideSymbol = strideLikeSymbol(i, m, roles);
-      parts.push(strideSymbol ? `\`${strideSymbol} != 1\`` : `\`${formatDim(m)} != ${formatDim(i)}\``);
+      spatialParts.push(strideSymbol ? `\`${strideSymbol} != 1\`` : `\`${formatDim(m)} != ${formatDim(i)}\``);
     } else {
-      parts.push(`\`${formatDim(i)} != ${formatDim(m)}\``);
+      channelParts.push(`\`${formatDim(i)} != ${formatDim(m)}\``);
     }
   }
-  const unique = [...new Set(parts)];
+  const unique = [...new Set([...spatialParts, ...channelParts])];
   let text = `when ${unique.join(' or ') || 'some arguments differ'}`;
   const pathParts = obs.path.map((step: PathFact) => formatCond(step.taken ? step.cond : not(step.cond)));
   if (pathParts.length) text += ` (on the path where \`${pathParts.join(' and ')}\`)`;
