@@ -13,7 +13,7 @@ import {
   type AddObservation, type ImportResolver, type RunLimits, type ShapeNote, type SymbolRole, BudgetExhausted, Interpreter, PathAborted, findMethod,
 } from './interpreter';
 import { type ClassInfo, type FileInfo, type InstanceValue, type TensorValue, type Value, Scope, inputTensor, intValue } from './values';
-import { decideResidualSites, type ClassFacts } from '../rules/residual-shape-mismatch';
+import { decideResidualSites } from '../rules/residual-shape-mismatch';
 import { buildAnnotations } from './annotations';
 
 export interface PyTorchRunResult {
@@ -22,7 +22,6 @@ export interface PyTorchRunResult {
   roles: Map<string, SymbolDomainRole>;
   /** Classes whose forward ran in a concrete entry. */
   reached: Set<string>;
-  classes: Map<string, ClassFacts>;
   concreteNotes: ShapeNote[];
   symbolicNotes: ShapeNote[];
   main: FileInfo;
@@ -51,7 +50,6 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
     symbolic: [],
     roles: new Map(),
     reached: new Set(),
-    classes: new Map(),
     concreteNotes: [],
     symbolicNotes: [],
     main: freshFile(mainAst),
@@ -157,7 +155,7 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
         if (init && !allParamsDefaulted(init.def, true)) continue;
         if (!findMethod(value.cls, 'forward')) continue;
         if (interp.concreteInputs.has(value.cls)) continue; // the file already runs it on a real input
-        const made = guarded(() => interp.instantiate(value.cls, { positional: [], keywords: new Map() }, undefined));
+        const made = guarded(() => interp.instantiate(value.cls, { positional: [], keywords: new Map() }));
         if (made?.t === 'instance') roots.push(made);
       }
       for (const value of main.globals.vars.values()) if (value.t === 'instance' && value.cls.isModule) roots.push(value);
@@ -197,12 +195,11 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
         const value = main.globals.vars.get(className);
         if (value?.t !== 'class' || !value.cls.isModule || !findMethod(value.cls, 'forward')) return;
         const args = symbolicArguments(interp, value.cls);
-        const instance = interp.instantiate(value.cls, { positional: [], keywords: args }, undefined);
+        const instance = interp.instantiate(value.cls, { positional: [], keywords: args });
         if (instance.t !== 'instance' || instance.incomplete) return;
         nameInstances(interp.instances);
         const input = makeInput(interp, value.cls, defaultInput);
         interp.callModule(instance, { positional: [input], keywords: new Map() }, undefined, { scope: new Scope(), file: main, inForward: false });
-        if (!result.classes.has(className)) result.classes.set(className, { name: className, node: value.cls.node, instance, parameters: [...args.keys()] });
       },
       (interp) => {
         result.symbolic.push(...interp.observations.filter((o) => o.instance?.cls.name === className));

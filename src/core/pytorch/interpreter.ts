@@ -421,7 +421,7 @@ export class Interpreter {
       const name = nodeText(nameNode, source);
       const alias = n.type === 'aliased_import' ? n.fields.alias!.text : name;
       let value: Value = unknown;
-      if (isLibrary) value = this.attribute(namespaceValue(moduleName), name, undefined);
+      if (isLibrary) value = this.attribute(namespaceValue(moduleName), name);
       else if (imported) value = imported.globals.vars.get(name) ?? unknown;
       frame.scope.vars.set(alias, value);
     }
@@ -478,7 +478,7 @@ export class Interpreter {
         return this.evalDict(node, frame);
       case 'attribute': {
         const obj = this.evalExpr(node.fields.object!, frame);
-        return this.attribute(obj, node.fields.attribute!.text, frame);
+        return this.attribute(obj, node.fields.attribute!.text);
       }
       case 'subscript':
         return this.evalSubscript(node, frame);
@@ -961,7 +961,7 @@ export class Interpreter {
 
   // ---- attributes ----------------------------------------------------------------
 
-  attribute(obj: Value, name: string, frame: Frame | undefined): Value {
+  attribute(obj: Value, name: string): Value {
     switch (obj.t) {
       case 'namespace':
         return namespaceAttribute(obj.path, name);
@@ -978,7 +978,7 @@ export class Interpreter {
         if (name === 'training') return { t: 'bool', v: true };
         if (obj.cls.isModule && moduleMethods.has(name)) return { t: 'builtin', name: `module.${name}`, self: obj };
         if (name === '__class__') return { t: 'class', cls: obj.cls };
-        return obj.incomplete ? unknown : unknown;
+        return unknown;
       }
       case 'class': {
         const method = findMethod(obj.cls, name);
@@ -1027,7 +1027,6 @@ export class Interpreter {
         if (name === 'format' || name === 'join' || name === 'lower' || name === 'upper' || name === 'startswith' || name === 'endswith') return { t: 'builtin', name: `str.${name}`, self: obj };
         return unknown;
       default:
-        void frame;
         return unknown;
     }
   }
@@ -1088,7 +1087,7 @@ export class Interpreter {
       case 'lambda':
         return this.callLambda(fn, args);
       case 'class':
-        return this.instantiate(fn.cls, args, node);
+        return this.instantiate(fn.cls, args);
       case 'builtin':
         return this.callBuiltin(fn.name, fn.self, args, node, frame);
       case 'layer':
@@ -1204,7 +1203,7 @@ export class Interpreter {
     return i >= positional.length || positional.some((v) => v.t === 'unknown' && v.label === '*args');
   }
 
-  instantiate(cls: ClassInfo, args: CallArgs, node: PyNode | undefined): Value {
+  instantiate(cls: ClassInfo, args: CallArgs): Value {
     if (cls.isDataclass) {
       const instance: InstanceValue = { t: 'instance', cls, attrs: new Map(), args: new Map(), forwarded: false, incomplete: false };
       cls.fields.forEach((f, i) => {
@@ -1233,7 +1232,6 @@ export class Interpreter {
     const before = this.callDepth;
     const result = this.callFunction(fn, args);
     if (result.t === 'unknown' && this.callDepth === before && init.def.fields.body && instance.attrs.size === 0) instance.incomplete = true;
-    void node;
     return instance;
   }
 
@@ -1241,7 +1239,7 @@ export class Interpreter {
   callModule(module: Value, args: CallArgs, node: PyNode | undefined, frame: Frame): Value {
     switch (module.t) {
       case 'layer':
-        return this.applyLayer(module.desc, args.positional[0] ?? unknown, args);
+        return this.applyLayer(module.desc, args.positional[0] ?? unknown);
       case 'container': {
         if (module.kind !== 'Sequential' || module.incomplete) return unknownTensorLike(args.positional[0]);
         let x = args.positional[0] ?? unknown;
@@ -1284,7 +1282,7 @@ export class Interpreter {
     }
   }
 
-  applyLayer(desc: LayerDescriptor, input: Value, args?: CallArgs): Value {
+  applyLayer(desc: LayerDescriptor, input: Value): Value {
     const spec = layerTable.get(desc.type);
     if (!spec || input.t !== 'tensor') {
       if (desc.type === 'MultiheadAttention' || spec?.returnsTuple) return { t: 'tuple', items: [unknown, unknown] };
@@ -1297,10 +1295,7 @@ export class Interpreter {
       return { ...input, depth: input.depth + 1, ...(layout ? { layout } : {}) };
     }
     const out = tensor(spec.output(desc.params, inputShape), layout, input.depth + 1);
-    if (spec.returnsTuple) {
-      void args;
-      return { t: 'tuple', items: [out, tensor(null)] };
-    }
+    if (spec.returnsTuple) return { t: 'tuple', items: [out, tensor(null)] };
     return out;
   }
 
@@ -1343,7 +1338,7 @@ export class Interpreter {
     const a = args.positional;
     const kw = args.keywords;
     if (name.startsWith('nn.')) return this.constructLayer(name.slice(3), args);
-    if (name.startsWith('F.')) return this.callFunctional(name.slice(2), args, node, frame);
+    if (name.startsWith('F.')) return this.callFunctional(name.slice(2), args);
     if (name.startsWith('tensor.')) return this.tensorMethod(name.slice(7), self as TensorValue, args, node, frame);
     if (name.startsWith('torch.')) return this.torchFunction(name.slice(6), args, node, frame);
     if (name.startsWith('list.')) {
@@ -1373,7 +1368,7 @@ export class Interpreter {
       return unknown;
     }
     if (name.startsWith('module.')) return this.moduleMethod(name.slice(7), self, args);
-    if (name.startsWith('str.')) return name === 'str.format' || name === 'str.join' ? unknown : unknown;
+    if (name.startsWith('str.')) return unknown;
     switch (name) {
       case 'range': {
         const nums = a.map(numericDim);
@@ -1500,7 +1495,7 @@ export class Interpreter {
       case 'getattr': {
         const [obj, attr, fallback] = a;
         if (!obj || attr?.t !== 'str') return unknown;
-        const v = this.attribute(obj, attr.v, frame);
+        const v = this.attribute(obj, attr.v);
         if (v.t === 'unknown' && fallback && obj.t === 'instance' && !obj.incomplete && !obj.attrs.has(attr.v)) return fallback;
         return v;
       }
@@ -1516,9 +1511,6 @@ export class Interpreter {
       }
       case 'print':
         return none;
-      case 'partial': {
-        return unknown;
-      }
       default:
         return unknown;
     }
@@ -1568,7 +1560,7 @@ export class Interpreter {
     return { t: 'layer', desc: { type, params } };
   }
 
-  private callFunctional(name: string, args: CallArgs, node: PyNode | undefined, frame: Frame): Value {
+  private callFunctional(name: string, args: CallArgs): Value {
     const x = args.positional[0] ?? args.keywords.get('input') ?? unknown;
     if (name === 'pad') return this.pad(x, args.positional[1] ?? args.keywords.get('pad') ?? unknown);
     const layerType = functionalTable.get(name);
@@ -1579,8 +1571,6 @@ export class Interpreter {
     }
     const ctor = this.constructLayer(layerType, { positional: args.positional.slice(1), keywords: args.keywords });
     if (ctor.t !== 'layer') return unknown;
-    void node;
-    void frame;
     return this.applyLayer(ctor.desc, x);
   }
 
@@ -1996,7 +1986,6 @@ function builtinName(name: string): Value {
 }
 
 function namespaceValue(path: string): Value {
-  if (path === 'collections' || path === 'dataclasses' || path === 'functools' || path === 'typing') return { t: 'namespace', path };
   return { t: 'namespace', path };
 }
 

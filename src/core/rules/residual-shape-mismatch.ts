@@ -5,24 +5,15 @@
 import type { Finding, Fix, MismatchKind } from '../diagnostic';
 import { type Dim, dimEquals, evaluate, formatDim, isConcrete, symbolsOf } from '../shapes/dim';
 import { formatCond, not } from '../shapes/condition';
-import { type Shape, type ShapeDim, broadcast, formatShape } from '../shapes/shape';
+import { type ShapeDim, broadcast, formatShape } from '../shapes/shape';
 import { type PathFact, type SymbolDomainRole, type Witness, clashForEveryInput, domainFor, findWitness, pathEqualities, substituteShape } from '../shapes/witness';
 import { type PyNode, enclosingClass, rangeOf, walk } from '../parse/python-ast';
 import type { AddObservation } from '../pytorch/interpreter';
-import type { InstanceValue } from '../pytorch/values';
 import type { PyTorchRunResult } from '../pytorch/checker';
 import { silentBroadcastFinding, stretchedNonBatchAxes } from './residual-silent-broadcast';
 import { projectionFixes, type MismatchFacts, type ProjectionPlan } from './projection-fix';
 
 export const residualShapeMismatchRule = 'residual-shape-mismatch';
-
-/** What the symbolic run of a module class produced, for messages and fixes. */
-export interface ClassFacts {
-  name: string;
-  node: PyNode;
-  instance: InstanceValue;
-  parameters: string[];
-}
 
 type Decision =
   | { kind: 'clash'; left: ShapeDim[]; right: ShapeDim[]; witness: Witness }
@@ -65,7 +56,6 @@ export function decideResidualSites(run: PyTorchRunResult, text: string): Findin
     const cls = enclosingClass(run.main.root, site);
     const className = cls?.fields.name?.text;
     const reached = className !== undefined && run.reached.has(`${run.main.uri}#${className}`);
-    const classFacts = className ? run.classes.get(className) : undefined;
 
     let clash: { obs: AddObservation; decision: Extract<Decision, { kind: 'clash' }> } | undefined;
     const clashPaths = new Set<string>();
@@ -81,7 +71,7 @@ export function decideResidualSites(run: PyTorchRunResult, text: string): Findin
       }
     }
     if (clash) {
-      findings.push(concreteFinding(clash.obs, clash.decision, clashPaths.size, run, classFacts, text));
+      findings.push(concreteFinding(clash.obs, clash.decision, clashPaths.size, run, text));
       continue;
     }
     if (stretched) {
@@ -93,7 +83,7 @@ export function decideResidualSites(run: PyTorchRunResult, text: string): Findin
       if (obs.opaquePath) continue;
       const decision = decideObservation(obs, run.roles, 'symbolic');
       if (decision.kind === 'clash') {
-        findings.push(symbolicFinding(obs, decision, run, classFacts, text));
+        findings.push(symbolicFinding(obs, decision, run, text));
         break;
       }
       if (decision.kind === 'broadcast' && stretchedNonBatchAxes(obs, decision.left, decision.right, decision.axes).length) {
@@ -209,7 +199,7 @@ function classUsesBatchNorm(cls: PyNode | undefined, text: string): boolean {
   return cls ? /BatchNorm/.test(text.slice(cls.startIndex, cls.endIndex)) : /BatchNorm/.test(text);
 }
 
-function concreteFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clash' }>, count: number, run: PyTorchRunResult, cls: ClassFacts | undefined, text: string): Finding {
+function concreteFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clash' }>, count: number, run: PyTorchRunResult, text: string): Finding {
   const facts = mismatchFacts(obs, d.left, d.right, d.witness);
   const more = count > 1 ? ` (and ${count - 1} more instantiation${count > 2 ? 's' : ''})` : '';
   const [leftText, rightText] = [formatShape(obs.left), formatShape(obs.right)];
@@ -227,7 +217,7 @@ function concreteFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clas
     message,
     kind: facts.kind,
     shapes: [leftText, rightText],
-    fixes: permuted ? [] : safeFixes(obs, facts, run, cls, text),
+    fixes: permuted ? [] : safeFixes(obs, run, text),
   };
 }
 
@@ -241,7 +231,7 @@ function isPermutation(left: ShapeDim[], right: ShapeDim[], env: ReadonlyMap<str
   return [...a].sort((x, y) => x - y).join() === [...b].sort((x, y) => x - y).join();
 }
 
-function symbolicFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clash' }>, run: PyTorchRunResult, cls: ClassFacts | undefined, text: string): Finding {
+function symbolicFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clash' }>, run: PyTorchRunResult, text: string): Finding {
   const facts = mismatchFacts(obs, d.left, d.right, d.witness);
   const condition = conditionText(obs, d, facts, run.roles);
   const [leftText, rightText] = [formatShape(obs.left), formatShape(obs.right)];
@@ -255,11 +245,11 @@ function symbolicFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clas
     message,
     kind: facts.kind,
     shapes: [leftText, rightText],
-    fixes: safeFixes(obs, facts, run, cls, text),
+    fixes: safeFixes(obs, run, text),
   };
 }
 
-function safeFixes(obs: AddObservation, _facts: MismatchFacts, run: PyTorchRunResult, _cls: ClassFacts | undefined, text: string): Fix[] {
+function safeFixes(obs: AddObservation, run: PyTorchRunResult, text: string): Fix[] {
   try {
     return projectionFixes(projectionPlan(obs, run, text));
   } catch {
@@ -418,4 +408,3 @@ function strideLikeSymbol(a: Dim, b: Dim, roles: ReadonlyMap<string, SymbolDomai
   return p;
 }
 
-export type { Shape };
