@@ -48,6 +48,28 @@ const pythonHelp = 'choose one with residualLens.python.path (VS Code), or --pyt
 /** Runs `import torch` in the interpreter; one message says what is missing when it cannot run. */
 export function checkTorch(python: PythonChoice, timeoutMs = 60_000): TorchCheck {
   const result = spawnSync(python.path, ['-c', checkScript], { encoding: 'utf8', timeout: timeoutMs });
+  return interpretCheck(python, { ...(result.error ? { error: result.error } : {}), status: result.status, stdout: result.stdout ?? '', stderr: result.stderr ?? '' });
+}
+
+/** checkTorch without blocking the event loop (the extension host). */
+export function checkTorchAsync(python: PythonChoice, timeoutMs = 60_000): Promise<TorchCheck> {
+  return new Promise((resolve) => {
+    const child = spawn(python.path, ['-c', checkScript], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let error: Error | undefined;
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.on('error', (err) => (error = err));
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve(interpretCheck(python, { ...(error ? { error } : {}), status, stdout, stderr }));
+    });
+  });
+}
+
+function interpretCheck(python: PythonChoice, result: { error?: Error; status: number | null; stdout: string; stderr: string }): TorchCheck {
   const where = `${python.path} (${python.source})`;
   if (result.error) {
     const code = (result.error as NodeJS.ErrnoException).code;
@@ -62,7 +84,7 @@ export function checkTorch(python: PythonChoice, timeoutMs = 60_000): TorchCheck
     parsed = undefined;
   }
   if (result.status !== 0 || !parsed) {
-    const detail = (result.stderr || result.stdout).trim().split('\n').slice(-1)[0] ?? `exit code ${result.status}`;
+    const detail = (result.stderr || result.stdout).trim().split('\n').slice(-1)[0] || `exit code ${result.status}`;
     return { ok: false, python, problem: 'broken-python', message: `${where} is not a working Python 3 (${detail}): ${pythonHelp}` };
   }
   if (!parsed.torch) {
@@ -82,9 +104,23 @@ export function checkTorch(python: PythonChoice, timeoutMs = 60_000): TorchCheck
  * 'auto' is torch when the interpreter has it, else tfjs; 'torch' needs it and says
  * why it cannot run. The check is skipped for 'tfjs'.
  */
-export function resolveEngine(requested: ProbeEngineName, python: PythonChoice): { engine: 'tfjs' | 'torch'; check?: TorchCheck; note?: string; error?: string } {
-  if (requested === 'tfjs') return { engine: 'tfjs' };
-  const check = checkTorch(python);
+export function resolveEngine(requested: ProbeEngineName, python: PythonChoice): EngineChoice {
+  return requested === 'tfjs' ? { engine: 'tfjs' } : engineFromCheck(requested, checkTorch(python));
+}
+
+export async function resolveEngineAsync(requested: ProbeEngineName, python: PythonChoice): Promise<EngineChoice> {
+  return requested === 'tfjs' ? { engine: 'tfjs' } : engineFromCheck(requested, await checkTorchAsync(python));
+}
+
+export interface EngineChoice {
+  engine: 'tfjs' | 'torch';
+  check?: TorchCheck;
+  note?: string;
+  error?: string;
+}
+
+function engineFromCheck(requested: 'torch' | 'auto', check: TorchCheck): EngineChoice {
+  const { python } = check;
   if (check.ok) return { engine: 'torch', check, note: `PyTorch ${check.torchVersion} on ${check.device} with ${python.path} (${python.source})` };
   if (requested === 'torch') return { engine: 'torch', check, error: `the torch engine cannot run: ${check.message}` };
   return { engine: 'tfjs', check, note: `engine auto: using TensorFlow.js, because ${check.message}` };
