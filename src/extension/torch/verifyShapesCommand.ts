@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { Grammars } from '../../core/parse/grammars';
+import { formatVerification, summarizeVerification, verifyShapes } from '../../torch/shapeVerification';
+import { checkTorchAsync } from '../../torch/torchEngine';
+import { choosePythonForExtension } from './pythonInterpreter';
+
+const commandId = 'residualLens.verifyShapesWithTorch';
+
+/**
+ * "Verify Shapes with PyTorch": runs the model file in a child Python with torch and
+ * compares the real shapes at each addition with the static analysis. It executes
+ * workspace code, so it is refused in an untrusted workspace.
+ */
+export function registerVerifyShapes(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
+  let report: vscode.OutputChannel | undefined;
+  let grammars: Promise<Grammars> | undefined;
+  let busy = false;
+
+  const run = async (target?: vscode.Uri): Promise<void> => {
+    if (!vscode.workspace.isTrusted) {
+      const choice = await vscode.window.showWarningMessage(
+        'Residual Lens: Verify Shapes with PyTorch runs the model file’s code, so it is off in an untrusted workspace. Trust the workspace to use it; the static shape check still runs.',
+        'Manage Workspace Trust',
+      );
+      if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+      return;
+    }
+    const uri = target ?? vscode.window.activeTextEditor?.document.uri;
+    if (!uri || uri.scheme !== 'file' || !uri.fsPath.endsWith('.py')) {
+      void vscode.window.showErrorMessage('Residual Lens: open a PyTorch model file (.py) to verify its shapes with PyTorch.');
+      return;
+    }
+    if (busy) {
+      void vscode.window.showInformationMessage('Residual Lens: a shape verification is already running.');
+      return;
+    }
+    busy = true;
+    try {
+      const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+      if (open?.isDirty) log.info(`verify shapes: ${uri.fsPath} has unsaved changes; torch imports the saved file, so the saved version is verified`);
+      const python = choosePythonForExtension(uri);
+      const outcome = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: 'Residual Lens: verifying shapes with PyTorch…' },
+        async () => {
+          const check = await checkTorchAsync(python);
+          if (!check.ok) return { problem: check.message } as const;
+          grammars ??= Grammars.load(join(context.extensionPath, 'dist', 'grammars'));
+          return { verification: await verifyShapes({ file: uri.fsPath, python, grammars: await grammars }), device: check.device } as const;
+        },
+      );
+      if ('problem' in outcome) {
+        log.warn(`verify shapes: ${outcome.problem}`);
+        void vscode.window.showErrorMessage(`Residual Lens: cannot verify with PyTorch: ${outcome.problem}`);
+        return;
+      }
+      const v = outcome.verification;
+      report ??= vscode.window.createOutputChannel('Residual Lens: PyTorch Verification');
+      report.clear();
+      report.appendLine(formatVerification(v));
+      report.show(true);
+      const summary = summarizeVerification(v);
+      log.info(`verify shapes: ${uri.fsPath}: ${summary}`);
+      if (v.importError) {
+        const line = v.importError.line;
+        const choice = await vscode.window.showErrorMessage(
+          `Residual Lens: ${uri.fsPath.split('/').pop()} raised on import: ${v.importError.message}${line ? ` (line ${line})` : ''}`,
+          ...(line ? ['Go to Line'] : []),
+        );
+        if (choice && line) {
+          const editor = await vscode.window.showTextDocument(uri);
+          const position = new vscode.Position(line - 1, 0);
+          editor.selection = new vscode.Selection(position, position);
+          editor.revealRange(new vscode.Range(position, position), vscode.TextEditorRevealType.InCenter);
+        }
+        return;
+      }
+      const show = v.counts.disagree > 0 ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+      void show(`Residual Lens: ${summary}.`);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      log.error(`verify shapes: ${message}`);
+      void vscode.window.showErrorMessage(`Residual Lens: shape verification failed: ${message}`);
+    } finally {
+      busy = false;
+    }
+  };
+
+  context.subscriptions.push(vscode.commands.registerCommand(commandId, run), { dispose: () => report?.dispose() });
+}
