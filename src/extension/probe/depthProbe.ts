@@ -4,8 +4,10 @@ import { composeVerdict } from '../../core/probe/probeSummary';
 import { ProbeRunState } from '../../core/probe/probeRun';
 import type { BackendPreference, ProbePlan, ShortcutOption } from '../../core/probe/protocol';
 import { startProbe, type ProbeRun } from '../../probe-worker/supervisor';
+import { resolveEngineAsync, type ProbeEngineName } from '../../torch/torchEngine';
 import type { GradientFlowService } from '../panel/gradientFlowService';
 import { registerGradientFlowPanel } from '../panel/register';
+import { choosePythonForExtension } from '../torch/pythonInterpreter';
 
 const runningContextKey = 'residualLens.probeRunning';
 
@@ -49,6 +51,10 @@ interface ProbeSettings {
   steps: number;
   timeBudgetSeconds: number;
   backend: BackendPreference;
+}
+
+function readEngineSetting(): ProbeEngineName {
+  return (['tfjs', 'torch', 'auto'] as const).find((e) => e === vscode.workspace.getConfiguration('residualLens.probe').get<string>('engine')) ?? 'tfjs';
 }
 
 function readSettings(): ProbeSettings {
@@ -186,10 +192,21 @@ class DepthProbeController implements vscode.Disposable {
     updateStatus();
     this.statusItem.show();
 
+    // The engine is chosen per run: the interpreter or its packages may have changed.
+    const engine = await resolveEngineAsync(readEngineSetting(), choosePythonForExtension());
+    if (engine.note) this.log.info(`probe: ${engine.note}`);
+    if (engine.error) {
+      this.log.error(`probe: ${engine.error}`);
+      await this.panel.endRun('failed', engine.error);
+      this.statusItem.hide();
+      void vscode.window.showErrorMessage(`Residual Lens: ${engine.error}`);
+      return;
+    }
     let run: ProbeRun;
     try {
       run = startProbe({
         plan,
+        ...(engine.engine === 'torch' && engine.check ? { torch: { python: engine.check.python.path } } : {}),
         onMessage: (message) => {
           this.panel.postProbeMessage(message);
           let increment = 0;
