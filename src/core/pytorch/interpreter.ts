@@ -388,6 +388,9 @@ export class Interpreter {
       if (stmt.type === 'class_definition') continue;
       this.execStatement(stmt, classFrame);
     }
+    // A base the interpreter does not know (pl.LightningModule, a deep torch path) with a
+    // forward of its own is checked as a module too.
+    if (!cls.isModule && cls.methods.has('forward') && bases.some((b) => b.t === 'namespace' || b.t === 'unknown')) cls.isModule = true;
     frame.scope.vars.set(name, { t: 'class', cls });
   }
 

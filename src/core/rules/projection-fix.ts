@@ -252,6 +252,12 @@ function projectionFix(plan: ProjectionPlan): Fix | undefined {
   const attr = freshAttribute(plan, 'shortcut');
   const lastStmt = init.fields.body.children[init.fields.body.children.length - 1]!;
   const identity = `${style.prefix}Identity()`;
+  if (plan.conditionParts.length) {
+    // The fallback Identity is one more name to import where layers are imported by name.
+    const withIdentity = styleOf(plan, [...layerNames(plan), 'Identity']);
+    if (!withIdentity) return undefined;
+    edits.splice(0, style.importEdits.length, ...withIdentity.importEdits);
+  }
   const block = guardedProjection(plan, style, bodyIndent, `self.${attr}`);
   if (!block) return undefined;
   const fallback = plan.conditionParts.length ? `\n${bodyIndent}self.${attr} = ${identity}` : '';
