@@ -132,6 +132,8 @@ export interface TorchRunnerOptions {
   runnerPath?: string;
   /** 'cpu' keeps a CUDA machine's GPU out of the run (tests, benchmarks on the CPU). */
   device?: 'auto' | 'cpu';
+  /** torch threads per runner; default: the cores shared by the variants that train at once. */
+  threads?: number;
 }
 
 export function defaultRunnerPath(): string {
@@ -146,7 +148,7 @@ export function defaultRunnerPath(): string {
  */
 export function spawnTorchRunner(options: TorchRunnerOptions, env: NodeJS.ProcessEnv, parallelVariants: number): ChildProcess {
   // Children training side by side share the cores: each gets its share of threads.
-  const threads = Math.max(1, Math.floor(availableParallelism() / Math.max(1, parallelVariants)));
+  const threads = options.threads ?? Math.max(1, Math.floor(availableParallelism() / Math.max(1, parallelVariants)));
   const child = spawn(options.python, ['-u', options.runnerPath ?? defaultRunnerPath()], {
     env: {
       ...env,
