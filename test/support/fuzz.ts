@@ -136,13 +136,14 @@ export function runCase(grammars: Grammars, fuzzCase: FuzzCase): FuzzOutcome {
     return { failure: `threw: ${err instanceof Error ? err.stack : String(err)}`, durationMs: performance.now() - started };
   }
   const durationMs = performance.now() - started;
-  const crash = result.log.find((line) => / failed: /.test(line));
+  // A checker may give up on purpose (budgets, limits); any other reason is a bug it caught.
+  const crash = result.log.find((line) => / failed: /.test(line) || (/ gave up: /.test(line) && !/budget|deadline|limit|too deep|recursion|nesting/i.test(line)));
   if (crash) return { failure: `checker crashed: ${crash}`, durationMs };
   if (durationMs > caseTimeLimitMs) return { failure: `took ${durationMs.toFixed(0)} ms (limit ${caseTimeLimitMs} ms)`, durationMs };
   const lines = fuzzCase.text.split('\n');
   for (const finding of result.findings) {
     const line = lines[finding.range.start.line] ?? '';
-    if (!/\+|\badd\b|\bAdd\b/.test(line)) return { failure: `finding on a line with no addition: ${finding.range.start.line + 1}: ${line.trim()}`, durationMs };
+    if (!/\+|\badd_?\b|\bAdd\b/.test(line)) return { failure: `finding on a line with no addition: ${finding.range.start.line + 1}: ${line.trim()}`, durationMs };
   }
   return { durationMs };
 }
