@@ -59,22 +59,25 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
 
   // Each run gets fresh globals; the ASTs of imported files are parsed once.
   const makeResolver = (files: Map<string, FileInfo>, interp: () => Interpreter): ImportResolver => (from, moduleName, level) => {
-    const path = resolveModulePath(from.uri, moduleName, level);
-    if (!path || !options.readWorkspaceFile) return undefined;
-    const existing = files.get(path);
-    if (existing) return existing;
-    let ast = asts.get(path);
-    if (ast === undefined) {
-      ast = loadAst(path, options.readWorkspaceFile, context.grammars);
-      asts.set(path, ast);
-      if (!ast) log(`${document.uri}: could not read ${path} for an import; its names are unknown`);
+    if (!options.readWorkspaceFile) return undefined;
+    const candidates = modulePathCandidates(from.uri, moduleName, level);
+    for (const path of candidates) {
+      const existing = files.get(path);
+      if (existing) return existing;
+      let ast = asts.get(path);
+      if (ast === undefined) {
+        ast = loadAst(path, options.readWorkspaceFile, context.grammars);
+        asts.set(path, ast);
+      }
+      if (!ast) continue;
+      if (files.size >= 12) return undefined;
+      const file = freshFile(ast);
+      files.set(path, file);
+      interp().execFile(file, true);
+      return file;
     }
-    if (!ast) return undefined;
-    const file = freshFile(ast);
-    files.set(path, file);
-    if (files.size > 12) return undefined;
-    interp().execFile(file, true);
-    return file;
+    if (candidates.length) log(`${document.uri}: could not read ${candidates[0]} for an import; its names are unknown`);
+    return undefined;
   };
 
   const enumerate = (label: string, body: (interp: Interpreter, main: FileInfo) => void, collect: (interp: Interpreter, main: FileInfo) => void): void => {
@@ -333,18 +336,26 @@ function nameInstances(instances: InstanceValue[]): void {
   for (const inst of instances) if (!contained.has(inst)) walk(inst, inst.cls.name, 0, new Set());
 }
 
-/** `from .blocks import X` → a path next to the importing file (a path or a file: URI). */
-export function resolveModulePath(fromUri: string, moduleName: string, level: number): string | undefined {
+/**
+ * Where `from .blocks import X` or `from models.blocks import X` may live, next to the
+ * importing file (a path or a file: URI): a module file or a package's __init__.py, and
+ * for absolute names also in the folders above, since the workspace root is not known here.
+ */
+export function modulePathCandidates(fromUri: string, moduleName: string, level: number): string[] {
   const isUri = fromUri.startsWith('file:');
   const base = isUri ? fromUri.replace(/^file:\/\//, '') : fromUri;
   const parts = base.split('/');
   parts.pop();
   for (let i = 1; i < level; i++) parts.pop();
-  if (level === 0 && moduleName.includes('.')) return undefined; // a package path we cannot place without a root
   const rel = moduleName.split('.').filter(Boolean);
-  if (rel.length === 0) return undefined;
-  const path = [...parts, ...rel].join('/') + '.py';
-  return isUri ? `file://${path}` : path;
+  if (rel.length === 0) return [];
+  const roots = level > 0 ? [parts] : [0, 1, 2].map((up) => parts.slice(0, Math.max(0, parts.length - up)));
+  const candidates: string[] = [];
+  for (const root of roots) {
+    const dir = [...root, ...rel].join('/');
+    candidates.push(`${dir}.py`, `${dir}/__init__.py`);
+  }
+  return [...new Set(candidates)].map((p) => (isUri ? `file://${p}` : p));
 }
 
 function loadAst(path: string, read: (path: string) => string | undefined, grammars: Grammars | undefined): { source: string; root: PyNode; uri: string } | null {

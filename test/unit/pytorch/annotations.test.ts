@@ -2,11 +2,13 @@
 // resolved from a file: URI, through analyzeDocument as the server calls it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fixturesDir } from '../../support/paths';
 import { analyzeText, loadGrammars } from '../../support/pytorchFixtures';
+import { modulePathCandidates } from '../../../src/core/pytorch/checker';
 
 const model = `import torch
 import torch.nn as nn
@@ -105,4 +107,18 @@ test('imports resolve next to a document given as a file: URI', async () => {
   const result = analyzeText(await loadGrammars(), uri, readFileSync(path, 'utf8'));
   assert.equal(result.findings.length, 1, result.log.join('\n'));
   assert.match(result.findings[0]!.message, /Model\.b2/);
+});
+
+test('absolute package imports resolve from the folders above the document', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'residual-lens-pkg-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'models'));
+  writeFileSync(join(dir, 'models', '__init__.py'), '');
+  writeFileSync(join(dir, 'models', 'blocks.py'), 'import torch.nn as nn\n\n\nclass Plain(nn.Module):\n    def __init__(self, cin, cout):\n        super().__init__()\n        self.conv = nn.Conv2d(cin, cout, 3, padding=1)\n\n    def forward(self, x):\n        return self.conv(x)\n');
+  const text = 'import torch.nn as nn\nfrom models.blocks import Plain\n\n\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.body = Plain(8, 16)\n\n    def forward(self, x):\n        return self.body(x) + x\n';
+  const result = analyzeText(await loadGrammars(), pathToFileURL(join(dir, 'train.py')).href, text);
+  assert.equal(result.findings.length, 1, result.log.join('\n'));
+  assert.deepEqual(result.findings[0]!.shapes, ['(N, 16, H, W)', '(N, 8, H, W)']);
+  assert.deepEqual(modulePathCandidates('/w/app/train.py', 'models.blocks', 0).slice(0, 4), ['/w/app/models/blocks.py', '/w/app/models/blocks/__init__.py', '/w/models/blocks.py', '/w/models/blocks/__init__.py']);
+  assert.deepEqual(modulePathCandidates('file:///w/app/nets/res.py', 'blocks', 2), ['file:///w/app/blocks.py', 'file:///w/app/blocks/__init__.py']);
 });
