@@ -86,6 +86,19 @@ const typesWithOps = new Set([
   'binary_operator', 'augmented_assignment', 'unary_operator', 'boolean_operator', 'comparison_operator', 'not_operator', 'slice',
 ]);
 
+function stub(cursor: TreeCursor, context: ConvertContext, type: string): PyNode {
+  const startIndex = cursor.startIndex;
+  const endIndex = cursor.endIndex;
+  const startRow = rowOf(context.lineStarts, startIndex);
+  const endRow = rowOf(context.lineStarts, endIndex);
+  const text = context.source.slice(startIndex, endIndex);
+  return {
+    type, children: noNodes, fields: {}, ops: noOps, opStarts: noStarts, text,
+    startRow, startCol: startIndex - context.lineStarts[startRow]!, endRow, endCol: endIndex - context.lineStarts[endRow]!,
+    startIndex, endIndex, broken: false,
+  };
+}
+
 function convert(cursor: TreeCursor, context: ConvertContext, depth: number): PyNode {
   const { type } = typeOf(cursor, context);
   const startIndex = cursor.startIndex;
@@ -135,7 +148,8 @@ function convert(cursor: TreeCursor, context: ConvertContext, depth: number): Py
             context.fields.set(fieldId, field);
           }
         }
-        const child = convert(cursor, context, depth + 1);
+        // Type annotations are never evaluated; only their place is kept (torchvision's are long).
+        const child = field === 'type' || field === 'return_type' ? stub(cursor, context, childType.type) : convert(cursor, context, depth + 1);
         node.children.push(child);
         if (field && !(field in node.fields)) node.fields[field] = child;
         if (child.broken) node.broken = true;
