@@ -12,7 +12,7 @@ import { describeNetwork } from '../../../src/core/probe/network';
 import { planProbe, type ProbeOptions } from '../../../src/core/probe/plan';
 import type { ProbeMessage } from '../../../src/core/probe/protocol';
 import { startProbe, type ProbeRun } from '../../../src/probe-worker/supervisor';
-import { checkTorch, choosePythonForCli, resolveEngine } from '../../../src/torch/torchEngine';
+import { checkTorch, checkTorchAsync, choosePythonForCli, resolveEngine, spawnTorchRunner } from '../../../src/torch/torchEngine';
 import { distDir } from '../../support/paths';
 
 const debianPython = '/usr/bin/python3';
@@ -279,4 +279,29 @@ test('CLI: probe --engine torch --python writes the same record schema; a Python
   const fallback = spawnSync(process.execPath, [cli, 'probe', '--engine', 'auto', '--python', '/nonexistent/python3', '--depths', '8', '--width', '4', '--input', '8', '--batch', '8', '--steps', '1', '--plain-only'], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(fallback.status, 0, fallback.stderr);
   assert.match(fallback.stderr, /note: engine auto: using TensorFlow\.js, because no Python interpreter found/);
+});
+
+test('a runner whose host is gone (stdin closed) exits by itself mid-run', async () => {
+  requireTorch();
+  const { plan } = planProbe({ ...tiny, architectures: ['plain'], steps: 100_000 });
+  const child = spawnTorchRunner({ python: debianPython, runnerPath, device: 'cpu' }, process.env, 1);
+  const steps: number[] = [];
+  child.on('message', (m: ProbeMessage) => {
+    if (m.type === 'step') steps.push(m.step);
+  });
+  child.send({ type: 'run', plan, variant: 'plain-8' });
+  await waitFor(() => steps.length >= 3, 60_000, 'the runner to train');
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  child.stdin!.end();
+  const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 5000))]);
+  assert.notEqual(code, 'timeout', 'the runner kept training without a host');
+  assert.ok(!alive(child.pid!));
+});
+
+test('the asynchronous torch check gives the same answers as the synchronous one', async () => {
+  requireTorch();
+  for (const path of [debianPython, '/nonexistent/python3']) {
+    const choice = { path, source: 'test' };
+    assert.deepEqual(await checkTorchAsync(choice), checkTorch(choice), path);
+  }
 });
