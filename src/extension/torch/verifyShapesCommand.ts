@@ -1,11 +1,14 @@
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { Grammars } from '../../core/parse/grammars';
-import { formatVerification, summarizeVerification, verifyShapes } from '../../torch/shapeVerification';
+import { formatVerification, summarizeVerification, verifyShapes, type ShapeVerification } from '../../torch/shapeVerification';
 import { checkTorchAsync } from '../../torch/torchEngine';
 import { choosePythonForExtension } from './pythonInterpreter';
 
 const commandId = 'residualLens.verifyShapesWithTorch';
+
+/** What the command resolves to (for tests and other extensions); messages are not awaited. */
+export type VerifyShapesOutcome = { verification: ShapeVerification } | { refused: string };
 
 /**
  * "Verify Shapes with PyTorch": runs the model file in a child Python with torch and
@@ -17,23 +20,28 @@ export function registerVerifyShapes(context: vscode.ExtensionContext, log: vsco
   let grammars: Promise<Grammars> | undefined;
   let busy = false;
 
-  const run = async (target?: vscode.Uri): Promise<void> => {
+  const refuse = (reason: string): VerifyShapesOutcome => {
+    log.info(`verify shapes: refused: ${reason}`);
+    return { refused: reason };
+  };
+
+  const run = async (target?: vscode.Uri): Promise<VerifyShapesOutcome> => {
     if (!vscode.workspace.isTrusted) {
-      const choice = await vscode.window.showWarningMessage(
-        'Residual Lens: Verify Shapes with PyTorch runs the model file’s code, so it is off in an untrusted workspace. Trust the workspace to use it; the static shape check still runs.',
-        'Manage Workspace Trust',
-      );
-      if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
-      return;
+      const reason = 'Verify Shapes with PyTorch runs the model file’s code, so it is off in an untrusted workspace. Trust the workspace to use it; the static shape check still runs.';
+      void vscode.window.showWarningMessage(`Residual Lens: ${reason}`, 'Manage Workspace Trust').then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+      });
+      return refuse(reason);
     }
     const uri = target ?? vscode.window.activeTextEditor?.document.uri;
     if (!uri || uri.scheme !== 'file' || !uri.fsPath.endsWith('.py')) {
-      void vscode.window.showErrorMessage('Residual Lens: open a PyTorch model file (.py) to verify its shapes with PyTorch.');
-      return;
+      const reason = 'open a PyTorch model file (.py) to verify its shapes with PyTorch.';
+      void vscode.window.showErrorMessage(`Residual Lens: ${reason}`);
+      return refuse(reason);
     }
     if (busy) {
       void vscode.window.showInformationMessage('Residual Lens: a shape verification is already running.');
-      return;
+      return refuse('a shape verification is already running');
     }
     busy = true;
     try {
@@ -44,15 +52,15 @@ export function registerVerifyShapes(context: vscode.ExtensionContext, log: vsco
         { location: vscode.ProgressLocation.Notification, title: 'Residual Lens: verifying shapes with PyTorch…' },
         async () => {
           const check = await checkTorchAsync(python);
-          if (!check.ok) return { problem: check.message } as const;
+          if (!check.ok) return { kind: 'problem', problem: check.message } as const;
           grammars ??= Grammars.load(join(context.extensionPath, 'dist', 'grammars'));
-          return { verification: await verifyShapes({ file: uri.fsPath, python, grammars: await grammars }), device: check.device } as const;
+          return { kind: 'verified', verification: await verifyShapes({ file: uri.fsPath, python, grammars: await grammars }) } as const;
         },
       );
-      if ('problem' in outcome) {
+      if (outcome.kind === 'problem') {
         log.warn(`verify shapes: ${outcome.problem}`);
         void vscode.window.showErrorMessage(`Residual Lens: cannot verify with PyTorch: ${outcome.problem}`);
-        return;
+        return { refused: outcome.problem };
       }
       const v = outcome.verification;
       report ??= vscode.window.createOutputChannel('Residual Lens: PyTorch Verification');
@@ -63,24 +71,25 @@ export function registerVerifyShapes(context: vscode.ExtensionContext, log: vsco
       log.info(`verify shapes: ${uri.fsPath}: ${summary}`);
       if (v.importError) {
         const line = v.importError.line;
-        const choice = await vscode.window.showErrorMessage(
-          `Residual Lens: ${uri.fsPath.split('/').pop()} raised on import: ${v.importError.message}${line ? ` (line ${line})` : ''}`,
-          ...(line ? ['Go to Line'] : []),
-        );
-        if (choice && line) {
-          const editor = await vscode.window.showTextDocument(uri);
-          const position = new vscode.Position(line - 1, 0);
-          editor.selection = new vscode.Selection(position, position);
-          editor.revealRange(new vscode.Range(position, position), vscode.TextEditorRevealType.InCenter);
-        }
-        return;
+        void vscode.window
+          .showErrorMessage(`Residual Lens: ${uri.fsPath.split('/').pop()} raised on import: ${v.importError.message}${line ? ` (line ${line})` : ''}`, ...(line ? ['Go to Line'] : []))
+          .then(async (choice) => {
+            if (!choice || !line) return;
+            const editor = await vscode.window.showTextDocument(uri);
+            const position = new vscode.Position(line - 1, 0);
+            editor.selection = new vscode.Selection(position, position);
+            editor.revealRange(new vscode.Range(position, position), vscode.TextEditorRevealType.InCenter);
+          });
+        return { verification: v };
       }
       const show = v.counts.disagree > 0 ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
       void show(`Residual Lens: ${summary}.`);
+      return { verification: v };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       log.error(`verify shapes: ${message}`);
       void vscode.window.showErrorMessage(`Residual Lens: shape verification failed: ${message}`);
+      return { refused: message };
     } finally {
       busy = false;
     }
