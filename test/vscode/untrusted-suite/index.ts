@@ -47,6 +47,12 @@ export async function run(): Promise<void> {
       await config().update('python.path', undefined, vscode.ConfigurationTarget.Workspace);
     }
   });
+  await check('Verify Shapes with PyTorch is refused with the reason (it would run workspace code)', async () => {
+    const uri = vscode.Uri.file(join(vscode.workspace.workspaceFolders![0]!.uri.fsPath, 'pytorch', 'missing_projection.py'));
+    const outcome = await vscode.commands.executeCommand<{ refused?: string; verification?: unknown }>('residualLens.verifyShapesWithTorch', uri);
+    assert.equal(outcome?.verification, undefined);
+    assert.match(outcome?.refused ?? '', /runs the model file’s code, so it is off in an untrusted workspace/);
+  });
   const summaryPath = process.env.RESIDUAL_LENS_TEST_SUMMARY;
   if (summaryPath) {
     mkdirSync(dirname(summaryPath), { recursive: true });
