@@ -217,7 +217,7 @@ function concreteFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clas
     message,
     kind: facts.kind,
     shapes: [leftText, rightText],
-    fixes: permuted ? [] : safeFixes(obs, run, text),
+    fixes: permuted ? [] : safeFixes(obs, run, text, facts),
   };
 }
 
@@ -249,9 +249,9 @@ function symbolicFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clas
   };
 }
 
-function safeFixes(obs: AddObservation, run: PyTorchRunResult, text: string): Fix[] {
+function safeFixes(obs: AddObservation, run: PyTorchRunResult, text: string, facts?: MismatchFacts): Fix[] {
   try {
-    return projectionFixes(projectionPlan(obs, run, text));
+    return projectionFixes(projectionPlan(obs, run, text, facts));
   } catch {
     return []; // a fix we cannot build is left out, never half-built
   }
@@ -261,7 +261,7 @@ function safeFixes(obs: AddObservation, run: PyTorchRunResult, text: string): Fi
  * What the projection must be, in the block constructor's parameters: taken from the
  * symbolic run of the block at the same addition, where the dims are expressions in them.
  */
-export function projectionPlan(obs: AddObservation, run: PyTorchRunResult, text: string): ProjectionPlan | undefined {
+export function projectionPlan(obs: AddObservation, run: PyTorchRunResult, text: string, concrete?: MismatchFacts): ProjectionPlan | undefined {
   const classNode = enclosingClass(run.main.root, obs.site);
   if (!classNode) return undefined;
   let chosen: { obs: AddObservation; decision: Extract<Decision, { kind: 'clash' }> } | undefined;
@@ -328,7 +328,10 @@ export function projectionPlan(obs: AddObservation, run: PyTorchRunResult, text:
     strideExpr,
     conditionParts: alwaysSpatial || alwaysChannels ? [] : conditionParts,
     path: chosen.obs.path,
-    channelsUp: evaluate(outDim, witness.assignment) > evaluate(inDim, witness.assignment),
+    // Option A pads channels: offered where the failing instantiation (or some arguments) grows them.
+    channelsUp: concrete && concrete.channelsIn !== null && concrete.channelsOut !== null && isConcrete(concrete.channelsIn) && isConcrete(concrete.channelsOut)
+      ? concrete.channelsOut > concrete.channelsIn
+      : canCompare(inDim, outDim, run.roles, (a, b) => b > a),
   };
 }
 
@@ -361,11 +364,16 @@ export function conditionText(obs: AddObservation, d: Extract<Decision, { kind: 
 }
 
 function canBeEqual(a: Dim, b: Dim, roles: ReadonlyMap<string, SymbolDomainRole>): boolean {
+  return canCompare(a, b, roles, (x, y) => x === y);
+}
+
+/** Whether some values of the symbols (from their domains) make `test` hold. */
+function canCompare(a: Dim, b: Dim, roles: ReadonlyMap<string, SymbolDomainRole>, test: (x: number, y: number) => boolean): boolean {
   const symbols = [...new Set([...symbolsOf(a), ...symbolsOf(b)])];
   const domains = symbols.map((s) => domainFor(s, roles.get(s) ?? 'param', false));
   const env = new Map<string, number>();
   const tryAll = (i: number): boolean => {
-    if (i === symbols.length) return evaluate(a, env) === evaluate(b, env);
+    if (i === symbols.length) return test(evaluate(a, env), evaluate(b, env));
     for (const v of domains[i]!) {
       env.set(symbols[i]!, v);
       if (tryAll(i + 1)) return true;
