@@ -158,7 +158,7 @@ export function compareShapes(staticPairs: Map<number, StaticPair[]>, findings: 
     const adds = torchByLine.get(line) ?? [];
     const lineFindings = additionFindings.get(line) ?? [];
     const staticError = lineFindings.find((f) => f.severity === 'error');
-    const staticShapes = unique([...pairs.map((p) => `${formatShape(p.left)} + ${formatShape(p.right)}`), ...lineFindings.flatMap((f) => (f.shapes ? [f.shapes.join(' + ')] : []))]);
+    const staticShapes = unique([...pairs.filter((p) => p.left || p.right).map((p) => `${formatShape(p.left)} + ${formatShape(p.right)}`), ...lineFindings.flatMap((f) => (f.shapes ? [f.shapes.join(' + ')] : []))]);
     const torchShapes = unique(adds.map((a) => `${torchShapeText(a.left)} + ${torchShapeText(a.right)}${a.ok ? '' : ' (raised)'}`));
     const failed = adds.find((a) => !a.ok);
     const base = {
