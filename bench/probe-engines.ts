@@ -6,7 +6,8 @@
 // makes wall-clock times noisy, so the load average is printed with them. Both torch
 // thread counts are shown because on a busy machine torch's worker threads wait for
 // cores (one thread can then beat two), while on an idle one more threads are faster.
-//   node out/bench/probe-engines.js [--steps 100] [--depths 20,56] [--python PATH] [--engines tfjs,torch]
+// Then the whole plan once per engine as the CLI runs it (wall time to the verdict).
+//   node out/bench/probe-engines.js [--steps 100] [--depths 20,56] [--python PATH] [--engines tfjs,torch-1,torch] [--skip-whole]
 import { join } from 'node:path';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -51,6 +52,23 @@ async function runEngine(plan: ProbePlan, variantId: string, python: PythonChoic
   };
 }
 
+/** The whole plan as the CLI runs it: every variant a child, as many training at once as there are cores. */
+async function runWholePlan(plan: ProbePlan, python: PythonChoice | undefined): Promise<{ initMs: number; wallMs: number; ends: string }> {
+  const started = performance.now();
+  let initMs = 0;
+  let profiles = 0;
+  const run = startProbe({
+    plan,
+    workerPath: join(distDir, 'probe-worker.js'),
+    onMessage: (m) => {
+      if (m.type === 'gradients' && m.step === 0 && ++profiles === plan.variants.length) initMs = performance.now() - started;
+    },
+    ...(python ? { torch: { python: python.path, runnerPath: join(distDir, 'python', 'probe_runner.py'), device: 'cpu' as const } } : {}),
+  });
+  const ends = await run.finished;
+  return { initMs, wallMs: performance.now() - started, ends: [...new Set(ends.values())].join(',') };
+}
+
 const mean = (values: number[]): number => values.reduce((s, v) => s + v, 0) / Math.max(1, values.length);
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -76,6 +94,7 @@ async function main(): Promise<void> {
       depths: { type: 'string', default: '20,56' },
       python: { type: 'string' },
       engines: { type: 'string', default: 'tfjs,torch-1,torch' },
+      'skip-whole': { type: 'boolean', default: false },
     },
   });
   const { plan } = planProbe({ depths: values.depths.split(',').map(Number), steps: Number(values.steps), gradientEvery: 20 });
@@ -122,6 +141,13 @@ async function main(): Promise<void> {
     const tfjs = byEngine.get('tfjs');
     const speedups = engines.filter((e) => e !== 'tfjs' && tfjs !== undefined).map((e) => `${(tfjs! / byEngine.get(e)!).toFixed(1)}x`.padStart(14));
     console.log([variant.padEnd(12), ...engines.map((e) => byEngine.get(e)!.toFixed(1).padStart(9)), ...speedups].join('  '));
+  }
+  if (!values['skip-whole']) {
+    console.log(`\nthe whole plan as the CLI runs it (${plan.variants.length} variants, ${availableParallelism()} training at once; torch: 1 thread each):`);
+    for (const engine of ['tfjs', 'torch'].filter((e) => engines.some((x) => x.startsWith(e)))) {
+      const whole = await runWholePlan(plan, engine === 'torch' ? (python as PythonChoice) : undefined);
+      console.log(`${engine.padEnd(6)} every init profile after ${(whole.initMs / 1000).toFixed(1)} s, finished after ${(whole.wallMs / 1000).toFixed(1)} s (${whole.ends})`);
+    }
   }
   console.log(`load average ${loadavg()[0]!.toFixed(1)} at the end`);
 }
