@@ -116,7 +116,7 @@ function pairMatches(pair: StaticPair, add: TorchAddition): boolean {
 }
 
 /** Findings on additions, from the full analysis (the rules decide what is an error). */
-function staticSide(file: string, text: string, grammars: Grammars): { pairs: Map<number, StaticPair[]>; findings: Map<number, Finding[]> } {
+function staticSide(file: string, text: string, grammars: Grammars, budgetMs: number): { pairs: Map<number, StaticPair[]>; findings: Map<number, Finding[]> } {
   registerBuiltinCheckers();
   const readWorkspaceFile = (path: string): string | undefined => {
     const fsPath = path.startsWith('file://') ? path.slice('file://'.length) : path;
@@ -126,7 +126,7 @@ function staticSide(file: string, text: string, grammars: Grammars): { pairs: Ma
       return undefined;
     }
   };
-  const options: AnalysisOptions = { ...defaultAnalysisOptions, readWorkspaceFile };
+  const options: AnalysisOptions = { ...defaultAnalysisOptions, budgetMs, readWorkspaceFile };
   const findings = new Map<number, Finding[]>();
   for (const f of analyzeDocument({ uri: file, grammar: 'python', text }, grammars, options).findings) {
     const line = f.range.start.line + 1;
@@ -154,11 +154,13 @@ export function compareShapes(staticPairs: Map<number, StaticPair[]>, findings: 
   const lines = [...new Set([...staticPairs.keys(), ...additionFindings.keys(), ...torchByLine.keys()])].sort((a, b) => a - b);
   const unique = (values: string[]): string[] => [...new Set(values)];
   return lines.map((line): AdditionComparison => {
-    const pairs = staticPairs.get(line) ?? [];
+    // A pair with no shape on either side says only that the analysis got there.
+    const reachedWithoutShapes = (staticPairs.get(line) ?? []).length > 0;
+    const pairs = (staticPairs.get(line) ?? []).filter((p) => p.left || p.right);
     const adds = torchByLine.get(line) ?? [];
     const lineFindings = additionFindings.get(line) ?? [];
     const staticError = lineFindings.find((f) => f.severity === 'error');
-    const staticShapes = unique([...pairs.filter((p) => p.left || p.right).map((p) => `${formatShape(p.left)} + ${formatShape(p.right)}`), ...lineFindings.flatMap((f) => (f.shapes ? [f.shapes.join(' + ')] : []))]);
+    const staticShapes = unique([...pairs.map((p) => `${formatShape(p.left)} + ${formatShape(p.right)}`), ...lineFindings.flatMap((f) => (f.shapes ? [f.shapes.join(' + ')] : []))]);
     const torchShapes = unique(adds.map((a) => `${torchShapeText(a.left)} + ${torchShapeText(a.right)}${a.ok ? '' : ' (raised)'}`));
     const failed = adds.find((a) => !a.ok);
     const base = {
@@ -169,7 +171,10 @@ export function compareShapes(staticPairs: Map<number, StaticPair[]>, findings: 
       ...(failed?.error ? { torchError: failed.error } : {}),
     };
     if (adds.length === 0) return { ...base, verdict: 'static-only', detail: 'torch did not run this addition with the entry points and inputs it tried' };
-    if (pairs.length === 0 && lineFindings.length === 0) return { ...base, verdict: 'torch-only', detail: 'the analysis did not reach this addition with concrete values' };
+    if (pairs.length === 0 && lineFindings.length === 0) {
+      const why = reachedWithoutShapes ? 'the analysis reached this addition but could not infer its shapes' : 'the analysis did not reach this addition with concrete values';
+      return { ...base, verdict: 'torch-only', detail: why };
+    }
     if (failed && staticError) return { ...base, verdict: 'agree', detail: 'both report a shape error' };
     if (failed) return { ...base, verdict: 'disagree', detail: `torch raises (${failed.error ?? 'error'}) where the analysis sees no error` };
     if (staticError) return { ...base, verdict: 'disagree', detail: 'the analysis reports an error that torch does not raise' };
@@ -182,10 +187,19 @@ export function compareShapes(staticPairs: Map<number, StaticPair[]>, findings: 
 }
 
 /** The whole verification of one model file. Runs the file's code: trusted workspaces only. */
-export async function verifyShapes(options: { file: string; text?: string; python: PythonChoice; grammars: Grammars; verifierPath?: string; timeoutMs?: number }): Promise<ShapeVerification> {
+export async function verifyShapes(options: {
+  file: string;
+  text?: string;
+  python: PythonChoice;
+  grammars: Grammars;
+  verifierPath?: string;
+  timeoutMs?: number;
+  /** The analysis's time budget (the editor's 2 s by default); past it, additions stay unknown and are not compared. */
+  analysisBudgetMs?: number;
+}): Promise<ShapeVerification> {
   const text = options.text ?? readFileSync(options.file, 'utf8');
   const trace = await traceWithTorch(options.file, options.python, options.verifierPath, options.timeoutMs);
-  const { pairs, findings } = staticSide(options.file, text, options.grammars);
+  const { pairs, findings } = staticSide(options.file, text, options.grammars, options.analysisBudgetMs ?? defaultAnalysisOptions.budgetMs);
   const additions = compareShapes(pairs, findings, trace);
   const counts: Record<AdditionVerdict, number> = { agree: 0, disagree: 0, 'static-only': 0, 'torch-only': 0 };
   for (const a of additions) counts[a.verdict]++;
