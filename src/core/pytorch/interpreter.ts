@@ -611,6 +611,8 @@ export class Interpreter {
     const db = numericDim(b);
     if (da !== undefined && db !== undefined) return compare(cmp, da, db);
     if ((a.t === 'float' || a.t === 'int') && (b.t === 'float' || b.t === 'int') && isNum(a) && isNum(b)) {
+      // A float whose value is unknown (NaN) decides nothing.
+      if (Number.isNaN(a.v) || Number.isNaN(b.v)) return opaque(nodeText(node, frame.file.source), true);
       return compare(cmp, a.v as number, b.v as number);
     }
     if (a.t === 'str' && b.t === 'str' && (cmp === '==' || cmp === '!=')) return (a.v === b.v) === (cmp === '==');
@@ -628,7 +630,7 @@ export class Interpreter {
     switch (v.t) {
       case 'bool': return v.v;
       case 'int': return compare('!=', v.v, 0);
-      case 'float': return v.v !== 0;
+      case 'float': return Number.isNaN(v.v) ? { kind: 'opaque', text: `number at line ${node.startRow + 1}` } : v.v !== 0;
       case 'str': return v.v.length > 0;
       case 'none': return false;
       case 'tuple': return v.items.length > 0;
@@ -1372,6 +1374,14 @@ export class Interpreter {
     }
     if (name.startsWith('module.')) return this.moduleMethod(name.slice(7), self, args);
     if (name.startsWith('str.')) return unknown;
+    if (name.startsWith('math.')) {
+      // Always a number: a scalar never changes a tensor's shape, even when its value is unknown.
+      const fn = (Math as unknown as Record<string, unknown>)[name.slice(5)];
+      const x = a[0] ? numberOf(a[0]) : undefined;
+      const value = typeof fn === 'function' && x !== undefined ? (fn as (v: number) => number)(x) : Number.NaN;
+      if ((name === 'math.ceil' || name === 'math.floor') && Number.isFinite(value)) return intValue(value);
+      return { t: 'float', v: value };
+    }
     switch (name) {
       case 'range': {
         const nums = a.map(numericDim);
@@ -1440,7 +1450,7 @@ export class Interpreter {
       case 'int': {
         const v = a[0];
         if (v?.t === 'int') return v;
-        if (v?.t === 'float') return intValue(Math.trunc(v.v));
+        if (v?.t === 'float') return Number.isFinite(v.v) ? intValue(Math.trunc(v.v)) : unknown;
         if (v?.t === 'bool' && typeof v.v === 'boolean') return intValue(v.v ? 1 : 0);
         return unknown;
       }
@@ -1452,8 +1462,10 @@ export class Interpreter {
         return a[0]?.t === 'str' ? a[0] : unknown;
       case 'abs':
         return a[0]?.t === 'int' && isConcrete(a[0].v) ? intValue(Math.abs(a[0].v)) : unknown;
-      case 'round':
-        return a[0] && isNum(a[0]) ? intValue(Math.round(numberOf(a[0])!)) : unknown;
+      case 'round': {
+        const x = a[0] ? numberOf(a[0]) : undefined;
+        return x !== undefined && Number.isFinite(x) ? intValue(Math.round(x)) : unknown;
+      }
       case 'min':
       case 'max': {
         const items = a.length === 1 ? this.iterate(a[0]!) : a;
@@ -1754,7 +1766,8 @@ export class Interpreter {
         const d = numberArg(a[1] ?? args.keywords.get('dim'), 0);
         if (!shape || n === undefined || d === undefined) return unknown;
         const axis = normalizeAxis(d, shape.length);
-        if (axis === undefined || n <= 0 || n > 64) return unknown;
+        // chunk(n) makes n parts; split(n) makes parts of size n (at most 64 are followed).
+        if (axis === undefined || n <= 0 || (name === 'chunk' && n > 64)) return unknown;
         const length = shape[axis]!;
         if (name === 'chunk') {
           if (length === null || !isConcrete(length)) {
@@ -2003,6 +2016,7 @@ function namespaceAttribute(path: string, name: string): Value {
   if (path === 'torch.nn.functional') return { t: 'builtin', name: `F.${name}` };
   if (path === 'torch') return { t: 'builtin', name: `torch.${name}` };
   if (path === 'collections' && name === 'OrderedDict') return { t: 'builtin', name: 'OrderedDict' };
+  if (path === 'math') return { t: 'builtin', name: `math.${name}` };
   return { t: 'namespace', path: `${path}.${name}` };
 }
 
