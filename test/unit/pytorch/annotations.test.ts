@@ -122,3 +122,15 @@ test('absolute package imports resolve from the folders above the document', asy
   assert.deepEqual(modulePathCandidates('/w/app/train.py', 'models.blocks', 0).slice(0, 4), ['/w/app/models/blocks.py', '/w/app/models/blocks/__init__.py', '/w/models/blocks.py', '/w/models/blocks/__init__.py']);
   assert.deepEqual(modulePathCandidates('file:///w/app/nets/res.py', 'blocks', 2), ['file:///w/app/blocks.py', 'file:///w/app/blocks/__init__.py']);
 });
+
+test('nanoGPT attention is followed through split, view, transpose and matmul', async () => {
+  const text = readFileSync(join(fixturesDir, 'pytorch', 'c04_nanogpt.py'), 'utf8');
+  const result = analyzeText(await loadGrammars(), '/work/c04.py', text);
+  const lines = text.split('\n');
+  const at = (needle: string, name: string) => result.annotations.find((a) => a.kind === 'variable' && a.name === name && a.range.start.line === lines.findIndex((l) => l.includes(needle)))?.shape;
+  assert.equal(at('q, k, v = self.c_attn(x).split', 'q'), '(2, 16, 128)');
+  assert.equal(at('k = k.view(B, T', 'k'), '(2, 4, 16, 32)');
+  assert.equal(at('att = (q @ k.transpose', 'att'), '(2, 4, 16, 16)');
+  assert.equal(at('y = y.transpose(1, 2).contiguous()', 'y'), '(2, 16, 128)');
+  assert.equal(at('x = x + self.mlp(self.ln_2(x))', 'x'), '(2, 16, 128)');
+});
