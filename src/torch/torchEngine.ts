@@ -159,23 +159,43 @@ export function spawnTorchRunner(options: TorchRunnerOptions, env: NodeJS.Proces
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let pending = '';
+  const deliver = (line: string): void => {
+    if (!line.trim()) return;
+    let message: unknown;
+    try {
+      message = JSON.parse(line);
+    } catch {
+      child.stderr!.emit('data', Buffer.from(line + '\n'));
+      return;
+    }
+    child.emit('message', message);
+  };
   child.stdout!.on('data', (chunk: Buffer) => {
     pending += chunk.toString('utf8');
     let newline;
     while ((newline = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, newline);
+      deliver(pending.slice(0, newline));
       pending = pending.slice(newline + 1);
-      if (!line.trim()) continue;
-      let message: unknown;
-      try {
-        message = JSON.parse(line);
-      } catch {
-        child.stderr!.emit('data', Buffer.from(line + '\n'));
-        continue;
-      }
-      child.emit('message', message);
     }
   });
+  // 'exit' can come before the last stdout chunk: hold it until stdout has closed, so
+  // a runner's final `done` is never taken for a crash.
+  const emit = child.emit.bind(child);
+  let stdoutClosed = false;
+  let heldExit: unknown[] | undefined;
+  child.stdout!.on('close', () => {
+    stdoutClosed = true;
+    deliver(pending);
+    pending = '';
+    if (heldExit) emit('exit', ...heldExit);
+  });
+  child.emit = ((event: string | symbol, ...args: unknown[]): boolean => {
+    if (event === 'exit' && !stdoutClosed) {
+      heldExit = args;
+      return true;
+    }
+    return emit(event, ...args);
+  }) as ChildProcess['emit'];
   // A runner that died leaves a closed pipe; the exit event reports it.
   child.stdin!.on('error', () => undefined);
   const alive = (): boolean => child.exitCode === null && child.signalCode === null && !child.stdin!.destroyed;

@@ -305,3 +305,12 @@ test('the asynchronous torch check gives the same answers as the synchronous one
     assert.deepEqual(await checkTorchAsync(choice), checkTorch(choice), path);
   }
 });
+
+test('a runner whose interpreter does not exist ends every variant with an error, and the run finishes', async () => {
+  const { plan } = planProbe({ ...tiny, steps: 2 });
+  const messages: ProbeMessage[] = [];
+  const run = startProbe({ plan, workerPath, torch: { python: '/nonexistent/python3', runnerPath }, onMessage: (m) => messages.push(m) });
+  const ends = await run.finished;
+  assert.deepEqual([...ends.values()], ['error', 'error']);
+  assert.ok(ofType(messages, 'error').every((m) => /could not run the probe process: spawn \/nonexistent\/python3 ENOENT/.test(m.message)));
+});
