@@ -70,4 +70,19 @@ suite('Shape check in the editor', () => {
     await new Promise((ok) => setTimeout(ok, 1500));
     assert.deepEqual(residualDiagnostics(uri).map((d) => d.message), []);
   });
+
+  test('a TF.js model with a mismatch shows the error in the Problems panel', async () => {
+    const uri = vscode.Uri.file(join(examples(), 'tfjs', 'residual.ts'));
+    const document = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(document);
+    const [error] = await waitForDiagnostics(uri, (d) => d.some((x) => x.severity === vscode.DiagnosticSeverity.Error));
+    assert.equal(error!.code, 'residual-shape-mismatch');
+    assert.match(document.lineAt(error!.range.start.line).text, /tf\.layers\.add\(\)\.apply\(\[y, input\]\)/);
+    assert.match(error!.message, /32/);
+    if (uiBridgeUrl) {
+      await vscode.commands.executeCommand('workbench.actions.view.problems');
+      await ui.waitForText('.markers-panel', 'residual.ts', 15000);
+      await ui.screenshot('shape-check-tfjs-problems-panel');
+    }
+  });
 });
