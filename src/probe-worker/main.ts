@@ -19,7 +19,12 @@ function resume(): void {
 
 let lastSent: Promise<void> = Promise.resolve();
 
+// For the supervisor's watchdog test: `variant@step` makes that step hang for good, as a
+// stuck native kernel would (the thread blocks; no message, no IPC, no signal handler runs).
+const stallAt = process.env['RESIDUAL_LENS_TEST_STALL_STEP'];
+
 function send(message: ProbeMessage): void {
+  if (stallAt && message.type === 'step' && stallAt === `${message.variant}@${message.step}`) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
   if (!process.connected) return;
   lastSent = new Promise((resolve) => process.send!(message, undefined, {}, () => resolve()));
 }

@@ -34,6 +34,12 @@ export interface ProbeSupervisorOptions {
   maxProcesses?: number;
   /** V8 heap cap of each child (--max-old-space-size). */
   maxOldSpaceMb?: number;
+  /**
+   * Watchdog: a child that sends no message for this long while it should be working
+   * (not while held after its init profile) is killed and its variant ends with a
+   * `timeout` error; the others go on. Default 120 s: one step of a big model on a busy CPU.
+   */
+  stallTimeoutMs?: number;
   /** Wait after the cancel message before SIGTERM, and after SIGTERM before SIGKILL. */
   cancelGraceMs?: number;
   /** The runtime: process.execPath (in VS Code that is Electron, run as Node). */
@@ -70,9 +76,11 @@ interface ChildState {
   fatalLine?: string;
   outOfMemory: boolean;
   exited: Promise<void>;
+  watchdog?: NodeJS.Timeout;
 }
 
 export const defaultMaxOldSpaceMb = 2048;
+export const defaultStallTimeoutMs = 120_000;
 
 export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
   const { plan } = options;
@@ -80,6 +88,7 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
   const maxParallel = Math.max(1, options.maxParallel ?? availableParallelism());
   const maxProcesses = Math.max(maxParallel, options.maxProcesses ?? Math.min(plan.variants.length, 8));
   const grace = options.cancelGraceMs ?? 1500;
+  const stallTimeoutMs = options.stallTimeoutMs ?? defaultStallTimeoutMs;
   const queue = plan.variants.map((v) => v.id);
   const running = new Map<string, ChildState>();
   const training = new Set<string>();
@@ -112,6 +121,28 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
 
   const checkFinished = (): void => {
     if (ends.size === plan.variants.length && running.size === 0) resolveFinished(ends);
+  };
+
+  /** (Re)starts the watchdog of a child that owes us a message; one held after its init profile owes none. */
+  const armWatchdog = (state: ChildState): void => {
+    clearTimeout(state.watchdog);
+    state.watchdog = undefined;
+    if (state.ended || (held.includes(state.variant) && initDone.has(state.variant))) return;
+    state.watchdog = setTimeout(() => {
+      if (cancelling || state.ended) return;
+      state.ended = true;
+      const step = state.losses.length;
+      end(state.variant, 'error', {
+        type: 'error',
+        variant: state.variant,
+        code: 'timeout',
+        message: `the probe process for ${state.variant} sent nothing for ${Math.round(stallTimeoutMs / 1000)} s at step ${step} (a hung step) and was stopped`,
+        step,
+      });
+      // A hung step does not read its IPC channel, so a cancel message would go unheard.
+      state.child.kill('SIGKILL');
+    }, stallTimeoutMs);
+    state.watchdog.unref();
   };
 
   const launch = (variant: string, holdAfterInit: boolean): void => {
@@ -162,6 +193,7 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
         initDone.add(variant);
         queueMicrotask(next);
       }
+      if (message.type !== 'done' && message.type !== 'error') armWatchdog(state);
       if (message.type === 'step') {
         state.losses.push(message.loss);
         state.accuracies.push(message.accuracy);
@@ -186,6 +218,7 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
       }
     });
     child.on('exit', (code, signal) => {
+      clearTimeout(state.watchdog);
       running.delete(variant);
       training.delete(variant);
       if (held.includes(variant)) held.splice(held.indexOf(variant), 1);
@@ -214,6 +247,7 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
     child.send(command);
     if (holdAfterInit) held.push(variant);
     else training.add(variant);
+    armWatchdog(state);
   };
 
   const next = (): void => {
@@ -221,8 +255,9 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
     while (!cancelling && profilesIn && training.size < maxParallel && held.length) {
       const variant = held.shift()!;
       training.add(variant);
-      const child = running.get(variant)?.child;
-      if (child?.connected) child.send({ type: 'resume' } satisfies ProbeCommand);
+      const state = running.get(variant);
+      if (state?.child.connected) state.child.send({ type: 'resume' } satisfies ProbeCommand);
+      if (state) armWatchdog(state);
     }
     while (!cancelling && running.size < maxProcesses && queue.length) launch(queue.shift()!, allAtOnce || training.size >= maxParallel);
     checkFinished();
