@@ -17,6 +17,7 @@ Run by hand (e.g. on a GPU machine):
 import json
 import math
 import os
+import signal
 import sys
 import threading
 import time
@@ -581,6 +582,9 @@ def run(command, controls):
 
 
 def main():
+    # Ctrl-C in a terminal reaches the whole process group: the host cancels us with a
+    # cancel line instead, so the run ends with its partial losses (as the TF.js worker).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if len(sys.argv) == 3:
         # By hand: probe_runner.py PLAN.json VARIANT, no host to watch
         with open(sys.argv[1]) as f:

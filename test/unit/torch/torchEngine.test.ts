@@ -4,7 +4,7 @@
 // to install it: they are never skipped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -313,4 +313,27 @@ test('a runner whose interpreter does not exist ends every variant with an error
   const ends = await run.finished;
   assert.deepEqual([...ends.values()], ['error', 'error']);
   assert.ok(ofType(messages, 'error').every((m) => /could not run the probe process: spawn \/nonexistent\/python3 ENOENT/.test(m.message)));
+});
+
+test('Ctrl-C on the CLI with the torch engine: runners stop on the cancel line and the partial record is written', async () => {
+  requireTorch();
+  const dir = mkdtempSync(join(tmpdir(), 'rl-probe-'));
+  const json = join(dir, 'partial.json');
+  // detached: its own process group, as a shell gives a command, so Ctrl-C reaches the runners too
+  const cli = spawn(process.execPath, [join(distDir, 'cli.js'), 'probe', '--engine', 'torch', '--python', debianPython, '--depths', '8', '--width', '4', '--input', '8', '--batch', '8', '--steps', '100000', '--json', json], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let text = '';
+  cli.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  await waitFor(() => /plain-8: step 26/.test(text) && /residual-8: step 26/.test(text), 60_000, 'the CLI to train');
+  const children = readFileSync(`/proc/${cli.pid}/task/${cli.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  assert.equal(children.length, 2);
+  const exitCode = new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)));
+  process.kill(-cli.pid!, 'SIGINT');
+  assert.equal(await exitCode, 130);
+  await waitFor(() => children.every((pid) => !alive(pid)), 3000, 'runners to exit');
+  const record = JSON.parse(readFileSync(json, 'utf8')) as { variants: { status: string; steps: unknown[]; finalLoss?: number }[] };
+  assert.deepEqual(record.variants.map((v) => v.status), ['cancelled', 'cancelled']);
+  assert.ok(record.variants.every((v) => v.steps.length >= 26 && typeof v.finalLoss === 'number'));
 });
