@@ -2,9 +2,9 @@
 // few steps in child processes and prints the gradient-flow profile at init, the loss
 // per variant and the degradation verdict. Ctrl-C stops the children and still writes
 // the partial record.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { planProbe, ProbePlanError, type ProbeOptions } from '../core/probe/plan';
 import type { BackendPreference, ProbeMessage, ShortcutOption } from '../core/probe/protocol';
@@ -26,7 +26,9 @@ export const probeUsage = `  probe [--depths 20,56] [--steps 100 | --seconds S] 
       the gradient-flow profile at init, the losses and whether the deeper
       net degrades. --json writes the full record (version 1), --html a
       self-contained report with the panel's charts. Ctrl-C stops the
-      children and still writes both. Exit 0 when every variant finished.
+      children and still writes both. Exit 0 when every variant finished
+      and every file was written; 1 when a variant failed or a file could
+      not be written (the summary is printed all the same).
       --engine torch trains in PyTorch (GPU when it has one) with the
       interpreter from --python, else RESIDUAL_LENS_PYTHON, else python3;
       auto uses torch when that interpreter has it, else TensorFlow.js.`;
@@ -199,6 +201,41 @@ function progressLine(message: ProbeMessage, totalSteps: number, timeBudget: boo
   }
 }
 
+/** Refuses, before any training, a result path whose folder is missing or not writable. */
+function checkWritableTarget(option: string, path: string): void {
+  const folder = dirname(resolve(path));
+  let isFolder = false;
+  try {
+    isFolder = statSync(folder).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isFolder) throw new ProbeUsageError(`cannot write --${option} ${path}: the folder ${folder} does not exist`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new ProbeUsageError(`cannot write --${option} ${path}: it is a folder`);
+  try {
+    accessSync(existsSync(path) ? path : folder, constants.W_OK);
+  } catch {
+    throw new ProbeUsageError(`cannot write --${option} ${path}: permission denied`);
+  }
+}
+
+function describeWriteError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOSPC':
+      return 'the disk is full (ENOSPC)';
+    case 'EDQUOT':
+      return 'the disk quota is exceeded (EDQUOT)';
+    case 'EROFS':
+      return 'the file system is read-only (EROFS)';
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied (${code})`;
+    default:
+      return error instanceof Error ? error.message : String(error);
+  }
+}
+
 /** Runs the probe command; resolves to the exit code. */
 export async function probeCommand(args: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const parsed = parseProbeArgs(args);
@@ -226,6 +263,8 @@ export async function probeCommand(args: string[], out: NodeJS.WritableStream = 
   const panelRun = new ProbeRunState(createProbeRun(plan));
   const reportAssets = [join(__dirname, 'webview.js'), join(__dirname, 'webview.css')];
   if (parsed.html && !reportAssets.every(existsSync)) throw new ProbeUsageError(`--html needs ${reportAssets.join(' and ')} (npm run build)`);
+  if (parsed.json) checkWritableTarget('json', parsed.json);
+  if (parsed.html) checkWritableTarget('html', parsed.html);
   const log = (line: string): void => {
     if (!parsed.quiet) err.write(line + '\n');
   };
@@ -263,17 +302,24 @@ export async function probeCommand(args: string[], out: NodeJS.WritableStream = 
   recorder.markUnfinishedCancelled();
   const record = recorder.record();
   out.write(formatSummary(record) + '\n');
-  if (parsed.json) {
-    writeFileSync(parsed.json, JSON.stringify(record, null, 2) + '\n');
-    err.write(`wrote ${parsed.json}${interrupted ? ' (partial: the probe was stopped)' : ''}\n`);
-  }
+  // The disk can fill up during a long run: a failed write is reported, the other file is still written.
+  let writeFailed = false;
+  const writeResult = (path: string, what: string, text: () => string, note = ''): void => {
+    try {
+      writeFileSync(path, text());
+      err.write(`wrote ${path}${note}\n`);
+    } catch (error) {
+      writeFailed = true;
+      err.write(`residual-lens probe: could not write the ${what} to ${path}: ${describeWriteError(error)}; the summary above is printed all the same\n`);
+    }
+  };
+  if (parsed.json) writeResult(parsed.json, 'JSON record', () => JSON.stringify(record, null, 2) + '\n', interrupted ? ' (partial: the probe was stopped)' : '');
   if (parsed.html) {
     const allDone = record.variants.every((v) => v.status === 'done');
     panelRun.end(interrupted ? 'cancelled' : allDone ? 'completed' : 'failed', interrupted ? 'stopped with Ctrl-C' : null);
     const [scriptText, styleText] = reportAssets.map((file) => readFileSync(file, 'utf8'));
-    writeFileSync(parsed.html, renderProbeReportHtml({ run: panelRun.record, scriptText: scriptText!, styleText: styleText! }));
-    err.write(`wrote ${parsed.html}\n`);
+    writeResult(parsed.html, 'HTML report', () => renderProbeReportHtml({ run: panelRun.record, scriptText: scriptText!, styleText: styleText! }));
   }
   if (interrupted) return 130;
-  return record.variants.every((v) => v.status === 'done') ? 0 : 1;
+  return record.variants.every((v) => v.status === 'done') && !writeFailed ? 0 : 1;
 }

@@ -26,6 +26,8 @@ export class GradientFlowService implements vscode.Disposable {
   private panel: GradientFlowPanel | undefined;
   private run: ProbeRunState | undefined;
   private loadedFromDisk = false;
+  /** The user hears once per session that storage failed; the log gets every failure. */
+  private toldSaveFailed = false;
   private controller: ProbeRunController | undefined;
   private nextPngRequest = 1;
   private readonly pngRequests = new Map<number, (dataUrl: string | null) => void>();
@@ -171,7 +173,14 @@ export class GradientFlowService implements vscode.Disposable {
       await vscode.workspace.fs.createDirectory(vscode.Uri.joinPath(file, '..'));
       await vscode.workspace.fs.writeFile(file, new TextEncoder().encode(JSON.stringify(this.run.record)));
     } catch (err) {
-      this.log.warn(`probe: could not keep the last run in workspace storage: ${String(err)}`);
+      // The run stays in memory and in the panel; only its restore after a reload is lost.
+      this.log.warn(`probe: could not keep the last run in workspace storage (${file.fsPath}): ${String(err)}`);
+      if (!this.toldSaveFailed) {
+        this.toldSaveFailed = true;
+        void vscode.window.showWarningMessage(
+          `Residual Lens: the probe result could not be saved to workspace storage (${err instanceof Error ? err.message : String(err)}). It stays in the panel, and can be exported, but will not be restored after a reload.`,
+        );
+      }
     }
   }
 
@@ -253,7 +262,14 @@ export class GradientFlowService implements vscode.Disposable {
       target ??
       (await vscode.window.showSaveDialog({ defaultUri: folder ? vscode.Uri.joinPath(folder, fileName) : undefined, filters: filters[format], saveLabel: `Export ${format.toUpperCase()}` }));
     if (!uri) return undefined;
-    await vscode.workspace.fs.writeFile(uri, bytes);
+    try {
+      await vscode.workspace.fs.writeFile(uri, bytes);
+    } catch (err) {
+      // A read-only folder or a full disk: say so here, as the panel's Export button does not await us.
+      this.log.error(`probe: could not export ${format.toUpperCase()} to ${uri.fsPath}: ${String(err)}`);
+      void vscode.window.showErrorMessage(`Residual Lens: could not write ${uri.fsPath}: ${err instanceof Error ? err.message : String(err)}. The result is still in the panel.`);
+      return undefined;
+    }
     this.log.info(`probe: exported ${format.toUpperCase()} to ${uri.fsPath}`);
     if (!target) {
       void vscode.window.showInformationMessage(`Residual Lens: saved ${uri.fsPath.split(/[\\/]/).pop()}.`, 'Open').then((choice) => {
