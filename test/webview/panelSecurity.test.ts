@@ -25,6 +25,12 @@ after(async () => {
   await server?.close();
 });
 
+/** What the test reads in the page (this tsconfig has no DOM lib). */
+interface PageGlobals {
+  __xss?: string;
+  document: { querySelectorAll(selector: string): { length: number }; body: { innerText: string } };
+}
+
 /** Markup that would run script or add an element if it were ever parsed as HTML. */
 const attack = (where: string): string =>
   `<img src=x onerror="window.__xss='${where}'"><script>window.__xss='${where}'</script><b class="injected">${where}</b>`;
@@ -58,11 +64,10 @@ test('HTML and script in labels, layer names, notes and errors never run and sho
   await panel.post({ type: 'runEnded', outcome: 'failed', message: attack('runEnded') });
   await settled(panel);
 
-  const seen = await panel.page.evaluate(() => ({
-    xss: (globalThis as unknown as { __xss?: string }).__xss,
-    injected: document.querySelectorAll('.injected, [onerror], script:not([nonce])').length,
-    text: document.body.innerText,
-  }));
+  const seen = await panel.page.evaluate(() => {
+    const page = globalThis as unknown as PageGlobals;
+    return { xss: page.__xss, injected: page.document.querySelectorAll('.injected, [onerror], script:not([nonce])').length, text: page.document.body.innerText };
+  });
   assert.equal(seen.xss, undefined, 'no injected script ran');
   assert.equal(seen.injected, 0, 'no element was made from the strings');
   assert.deepEqual(dialogs, []);
@@ -73,7 +78,7 @@ test('HTML and script in labels, layer names, notes and errors never run and sho
   await panel.post({ type: 'notice', text: attack('notice') });
   await settled(panel);
   assert.ok((await panel.page.locator('[role="alert"]').innerText()).includes(attack('notice')));
-  assert.equal(await panel.page.evaluate(() => document.querySelectorAll('.injected, [onerror]').length), 0);
+  assert.equal(await panel.page.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelectorAll('.injected, [onerror]').length), 0);
   assert.deepEqual(await cspProblems(panel), [], 'no CSP violation: nothing even tried to run');
   assert.deepEqual(panel.outsideRequests, []);
   await panel.page.close();
