@@ -271,6 +271,8 @@ export async function probeCommand(args: string[], out: NodeJS.WritableStream = 
   const run = startProbe({
     plan,
     ...(parsed.parallel !== undefined ? { maxParallel: parsed.parallel } : {}),
+    // From the command line, the user's own folder may hold @tensorflow/tfjs-node(-gpu).
+    tfjsNodePath: process.cwd(),
     ...(engine.engine === 'torch' && engine.check ? { torch: { python: engine.check.python.path } } : {}),
     onMessage: (message) => {
       recorder.add(message);

@@ -88,7 +88,9 @@ function errorText(err: unknown): string {
 
 /** Loads tfjs-node-gpu or tfjs-node if resolvable; undefined (with a note) when neither is. */
 function loadNativeTensorFlow(options: BackendOptions, notes: string[]): { tf: TensorFlow; packageName: string } | undefined {
-  const searchFrom = [process.cwd(), __dirname];
+  // Never the working directory: in the editor that could be an untrusted workspace,
+  // and loading a native module from it would run its code. The CLI passes its cwd.
+  const searchFrom = [__dirname];
   if (options.tfjsNodePath) searchFrom.unshift(options.tfjsNodePath, join(options.tfjsNodePath, 'node_modules'));
   for (const packageName of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     for (const base of searchFrom) {
