@@ -38,7 +38,8 @@ function hasTests(dir) {
 function runNodeTests(suite) {
   const dir = join(root, 'out', 'test', suite);
   if (!hasTests(dir)) return { passed: 0, failed: 1, skipped: 0, note: `no tests found under out/test/${suite}` };
-  const tap = join(resultsDir, `${suite}.tap`);
+  // Per process, so two runs in one checkout never read each other's counts.
+  const tap = join(resultsDir, `${suite}-${process.pid}.tap`);
   rmSync(tap, { force: true });
   const files = readdirSync(dir, { recursive: true }).filter((f) => String(f).endsWith('.test.js')).map((f) => join(dir, f)).sort();
   const run = spawnSync(
@@ -47,6 +48,7 @@ function runNodeTests(suite) {
     { cwd: root, stdio: 'inherit', env: { ...process.env, RESIDUAL_LENS_TEST_SUITE: suite } },
   );
   const text = existsSync(tap) ? readFileSync(tap, 'utf8') : '';
+  rmSync(tap, { force: true });
   const count = (name) => Number((text.match(new RegExp(`^# ${name} (\\d+)$`, 'm')) ?? [])[1] ?? 0);
   const counts = { passed: count('pass'), failed: count('fail') + count('cancelled'), skipped: count('skipped') + count('todo') };
   if (run.status !== 0 && counts.failed === 0) counts.failed = 1; // crashed before reporting
