@@ -137,7 +137,12 @@ export function runCase(grammars: Grammars, fuzzCase: FuzzCase): FuzzOutcome {
   }
   const durationMs = performance.now() - started;
   // A checker may give up on purpose (budgets, limits); any other reason is a bug it caught.
-  const crash = result.log.find((line) => / failed: /.test(line) || (/ gave up: /.test(line) && !/budget|deadline|limit|too deep|recursion|nesting/i.test(line)));
+  // Likewise a statement on intact syntax that "could not be followed" is an exception the interpreter swallowed.
+  const crash = result.log.find(
+    (line) =>
+      / failed: /.test(line) ||
+      ((/ gave up: /.test(line) || / could not be followed /.test(line)) && !/budget|deadline|limit|too deep|recursion|nesting/i.test(line)),
+  );
   if (crash) return { failure: `checker crashed: ${crash}`, durationMs };
   if (durationMs > caseTimeLimitMs) return { failure: `took ${durationMs.toFixed(0)} ms (limit ${caseTimeLimitMs} ms)`, durationMs };
   const lines = fuzzCase.text.split('\n');
