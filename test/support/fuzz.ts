@@ -148,7 +148,7 @@ export function runCase(grammars: Grammars, fuzzCase: FuzzCase): FuzzOutcome {
   const lines = fuzzCase.text.split('\n');
   for (const finding of result.findings) {
     const line = lines[finding.range.start.line] ?? '';
-    if (!/\+|\badd_?\b|\bAdd\b/.test(line)) return { failure: `finding on a line with no addition: ${finding.range.start.line + 1}: ${line.trim()}`, durationMs };
+    if (!/\+|add_?\s*\(|\bAdd\b/.test(line)) return { failure: `finding on a line with no addition: ${finding.range.start.line + 1}: ${line.trim()}`, durationMs };
   }
   return { durationMs };
 }
