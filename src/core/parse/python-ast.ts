@@ -38,7 +38,7 @@ export function toPyAst(tree: Tree, source: string): PyNode {
     const lineStarts = [0];
     for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) lineStarts.push(i + 1);
     const context: ConvertContext = { source, lineStarts, checkMissing: tree.rootNode.hasError, types: new Map(), fields: new Map() };
-    return convert(cursor, context, 0);
+    return convert(cursor, context, 0, typeOf(cursor, context).type, -1);
   } finally {
     cursor.delete();
   }
@@ -86,8 +86,26 @@ const typesWithOps = new Set([
   'binary_operator', 'augmented_assignment', 'unary_operator', 'boolean_operator', 'comparison_operator', 'not_operator', 'slice',
 ]);
 
-function stub(cursor: TreeCursor, context: ConvertContext, type: string): PyNode {
-  const startIndex = cursor.startIndex;
+/**
+ * Node types whose children never carry a field name, from tree-sitter-python 0.25's
+ * node-types.json (an empty `fields`). Under these the cursor is not asked for a child's
+ * field: that is a call into wasm per child. A tree with errors asks everywhere, since
+ * error recovery can put any child under any parent.
+ */
+const typesWithoutFields = new Set([
+  'argument_list', 'assert_statement', 'await', 'break_statement', 'case_pattern', 'chevron', 'class_pattern', 'complex_pattern',
+  'concatenated_string', 'conditional_expression', 'constrained_type', 'continue_statement', 'decorator', 'delete_statement',
+  'dictionary', 'dictionary_splat', 'dictionary_splat_pattern', 'dotted_name', 'expression_list', 'expression_statement',
+  'finally_clause', 'format_specifier', 'generic_type', 'global_statement', 'if_clause', 'import_prefix', 'keyword_pattern',
+  'keyword_separator', 'lambda_parameters', 'list', 'list_pattern', 'list_splat', 'list_splat_pattern', 'member_type', 'module',
+  'nonlocal_statement', 'parameters', 'parenthesized_expression', 'parenthesized_list_splat', 'pass_statement', 'pattern_list',
+  'positional_separator', 'relative_import', 'return_statement', 'set', 'slice', 'splat_pattern', 'splat_type', 'string',
+  'string_content', 'tuple', 'tuple_pattern', 'type', 'type_parameter', 'union_pattern', 'union_type', 'wildcard_import',
+  'with_clause', 'yield',
+]);
+
+function stub(cursor: TreeCursor, context: ConvertContext, type: string, knownStart: number): PyNode {
+  const startIndex = knownStart >= 0 ? knownStart : cursor.startIndex;
   const endIndex = cursor.endIndex;
   const startRow = rowOf(context.lineStarts, startIndex);
   const endRow = rowOf(context.lineStarts, endIndex);
@@ -99,9 +117,12 @@ function stub(cursor: TreeCursor, context: ConvertContext, type: string): PyNode
   };
 }
 
-function convert(cursor: TreeCursor, context: ConvertContext, depth: number): PyNode {
-  const { type } = typeOf(cursor, context);
-  const startIndex = cursor.startIndex;
+/**
+ * `type` is the cursor's node type, already asked by the caller; `knownStart` its start
+ * where the caller knows it (a first child starts where its parent does), else -1.
+ */
+function convert(cursor: TreeCursor, context: ConvertContext, depth: number, type: string, knownStart: number): PyNode {
+  const startIndex = knownStart >= 0 ? knownStart : cursor.startIndex;
   const endIndex = cursor.endIndex;
   const startRow = rowOf(context.lineStarts, startIndex);
   const endRow = rowOf(context.lineStarts, endIndex);
@@ -132,14 +153,18 @@ function convert(cursor: TreeCursor, context: ConvertContext, depth: number): Py
   if (cursor.gotoFirstChild()) {
     node.children = [];
     const keepOps = typesWithOps.has(type);
+    const askField = context.checkMissing || !typesWithoutFields.has(type);
     if (keepOps) {
       node.ops = [];
       node.opStarts = [];
     }
+    // In a tree without errors a node starts where its first child does: tree-sitter gives a
+    // parent its first child's leading whitespace. Error recovery may not keep to that.
+    let childStart = context.checkMissing ? -1 : startIndex;
     do {
       const childType = typeOf(cursor, context);
       if (childType.named) {
-        const fieldId = cursor.currentFieldId;
+        const fieldId = askField ? cursor.currentFieldId : 0;
         let field: string | null | undefined = null;
         if (fieldId) {
           field = context.fields.get(fieldId);
@@ -149,7 +174,10 @@ function convert(cursor: TreeCursor, context: ConvertContext, depth: number): Py
           }
         }
         // Type annotations are never evaluated; only their place is kept (torchvision's are long).
-        const child = field === 'type' || field === 'return_type' ? stub(cursor, context, childType.type) : convert(cursor, context, depth + 1);
+        const child =
+          field === 'type' || field === 'return_type'
+            ? stub(cursor, context, childType.type, childStart)
+            : convert(cursor, context, depth + 1, childType.type, childStart);
         node.children.push(child);
         if (field && !(field in node.fields)) node.fields[field] = child;
         if (child.broken) node.broken = true;
@@ -157,9 +185,10 @@ function convert(cursor: TreeCursor, context: ConvertContext, depth: number): Py
         if (context.checkMissing && cursor.nodeIsMissing) node.broken = true;
         if (keepOps) {
           node.ops.push(childType.type);
-          node.opStarts.push(cursor.startIndex);
+          node.opStarts.push(childStart >= 0 ? childStart : cursor.startIndex);
         }
       }
+      childStart = -1;
     } while (cursor.gotoNextSibling());
     cursor.gotoParent();
   }
