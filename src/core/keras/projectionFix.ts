@@ -5,30 +5,18 @@
 // != y.shape[-1]:`), so the calls that were already right stay as they were.
 import { isConcrete, formatDim } from '../shapes/dim';
 import type { Fix, TextEdit } from '../diagnostic';
+import { projectionSite } from './projectionSite';
 import type { ProjectionPlan } from './residualSites';
 import type { Program } from './syntax';
-import { callArguments, freshName, indentUnit, lineStart, lineText, splitTopLevel } from './sourceEdits';
+import { callArguments, freshName, indentUnit, lineStart, splitTopLevel } from './sourceEdits';
 
 const shortcutNames = new Set(['shortcut', 'residual', 'identity', 'skip', 'res', 'sc']);
 
 export function kerasProjectionFixes(program: Program): (plan: ProjectionPlan) => Fix[] {
   return (plan) => {
-    const ob = plan.observation;
-    const operand = ob.operands[plan.shortcutIndex];
-    const mainOperand = ob.operands[1 - plan.shortcutIndex];
-    const statement = ob.statement;
-    if (!operand || operand.k !== 'name' || !statement || (!plan.dense && (plan.rank < 3 || plan.rank > 5)) || !plan.conv) return [];
-    // Only layers built inline in the same function: a Layer subclass builds them in
-    // __init__/build, where a projection would have to go instead.
-    const inside = (span: { start: number; end: number }) => !ob.enclosing || (span.start >= ob.enclosing.span.start && span.end <= ob.enclosing.span.end);
-    if (!inside(plan.conv.span) || (plan.norm && !inside(plan.norm.span))) return [];
-    const text = program.text;
-    const line = lineText(text, statement.range.start.line);
-    const indent = /^\s*/.exec(line)![0];
-    if (statement.range.start.character !== indent.length) return [];
-
-    const filters = plan.filtersText ?? (plan.outChannels !== null && isConcrete(plan.outChannels) ? String(plan.outChannels) : undefined);
-    if (!filters) return [];
+    const site = projectionSite(program, plan);
+    if (!site) return [];
+    const { observation: ob, operand, mainOperand, statement, text, indent, filters, conv } = site;
     let strides = '';
     if (plan.spatialDiffers && plan.stride === null && !plan.strideDescription) return [];
     if (plan.spatialDiffers && plan.stride !== 1) {
@@ -36,11 +24,11 @@ export function kerasProjectionFixes(program: Program): (plan: ProjectionPlan) =
       if (!s) return [];
       strides = `, strides=${s}`;
     }
-    const prefix = /^(.*?)\w+$/.exec(plan.conv.calleeText)?.[1] ?? '';
+    const prefix = /^(.*?)\w+$/.exec(conv.calleeText)?.[1] ?? '';
     const convName = plan.dense ? 'Dense' : `Conv${plan.rank - 2}D`;
     const edits: TextEdit[] = [];
     if (!prefix && !new RegExp(`\\b${convName}\\b`).test(text)) {
-      const importEdit = addToImport(text, plan.conv.calleeText, convName);
+      const importEdit = addToImport(text, conv.calleeText, convName);
       if (!importEdit) return [];
       edits.push(importEdit);
     }

@@ -4,28 +4,16 @@
 // that makes it necessary, so the calls that were already right stay as they were.
 import { formatDim, isConcrete } from '../shapes/dim';
 import type { Fix } from '../diagnostic';
+import { projectionSite } from '../keras/projectionSite';
 import type { ProjectionPlan } from '../keras/residualSites';
 import type { Program } from '../keras/syntax';
-import { callArguments, freshName, indentUnit, lineStart, lineText } from '../keras/sourceEdits';
+import { callArguments, freshName, indentUnit, lineStart } from '../keras/sourceEdits';
 
 export function tfjsProjectionFixes(program: Program, typescript: boolean): (plan: ProjectionPlan) => Fix[] {
   return (plan) => {
-    const ob = plan.observation;
-    const operand = ob.operands[plan.shortcutIndex];
-    const mainOperand = ob.operands[1 - plan.shortcutIndex];
-    const statement = ob.statement;
-    if (!operand || operand.k !== 'name' || !statement || (!plan.dense && (plan.rank < 3 || plan.rank > 5)) || !plan.conv) return [];
-    // Only layers built inline in the same function: a Layer subclass builds them in
-    // __init__/build, where a projection would have to go instead.
-    const inside = (span: { start: number; end: number }) => !ob.enclosing || (span.start >= ob.enclosing.span.start && span.end <= ob.enclosing.span.end);
-    if (!inside(plan.conv.span) || (plan.norm && !inside(plan.norm.span))) return [];
-    const text = program.text;
-    const line = lineText(text, statement.range.start.line);
-    const indent = /^\s*/.exec(line)![0];
-    if (statement.range.start.character !== indent.length) return [];
-
-    const filters = plan.filtersText ?? (plan.outChannels !== null && isConcrete(plan.outChannels) ? String(plan.outChannels) : undefined);
-    if (!filters) return [];
+    const site = projectionSite(program, plan);
+    if (!site) return [];
+    const { observation: ob, operand, mainOperand, statement, text, indent, filters, conv } = site;
     const widthKey = plan.dense ? 'units' : 'filters';
     const options = [filters === widthKey ? widthKey : `${widthKey}: ${filters}`];
     if (!plan.dense) options.push('kernelSize: 1');
@@ -36,7 +24,7 @@ export function tfjsProjectionFixes(program: Program, typescript: boolean): (pla
       options.push(s === 'strides' ? 'strides' : `strides: ${s}`);
     }
     if (!plan.dense) options.push("padding: 'same'");
-    const prefix = /^(.*?)\w+$/.exec(plan.conv.calleeText)?.[1] ?? '';
+    const prefix = /^(.*?)\w+$/.exec(conv.calleeText)?.[1] ?? '';
     if (!prefix) return [];
     const convName = plan.dense ? 'dense' : `conv${plan.rank - 2}d`;
     const scope = ob.enclosing ? text.slice(ob.enclosing.span.start, ob.enclosing.span.end) : text;
