@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { grammarFor } from '../core/parse/grammars';
+import { toolFolders, virtualEnvironmentMarker } from '../core/sourceFolders';
 
-const skippedFolders = new Set(['node_modules', '.git', '.hg', '.svn', '__pycache__', '.venv', 'venv', '.tox', '.mypy_cache', 'site-packages', '.cache']);
 
 /** Every file below `paths` that has a grammar, skipping VCS folders, node_modules and virtual environments. */
 export function collectSourceFiles(paths: string[]): string[] {
@@ -10,9 +10,9 @@ export function collectSourceFiles(paths: string[]): string[] {
   const visit = (path: string, explicit: boolean): void => {
     const stat = statSync(path);
     if (stat.isDirectory()) {
-      if (existsSync(join(path, 'pyvenv.cfg'))) return; // a virtual environment
+      if (existsSync(join(path, virtualEnvironmentMarker))) return;
       for (const entry of readdirSync(path, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-        if (entry.isDirectory() && skippedFolders.has(entry.name)) continue;
+        if (entry.isDirectory() && toolFolders.has(entry.name)) continue;
         if (entry.isDirectory() || entry.isFile()) visit(join(path, entry.name), false);
       }
     } else if (stat.isFile() && (explicit || grammarFor(path))) {

@@ -2,8 +2,8 @@ import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { grammarFor } from '../core/parse/grammars';
+import { buildOutputFolders, toolFolders, virtualEnvironmentMarker } from '../core/sourceFolders';
 
-const skippedFolders = new Set(['node_modules', '.git', '.hg', '.svn', '__pycache__', '.venv', 'venv', '.tox', '.mypy_cache', 'site-packages', '.cache', 'dist', 'out', 'build']);
 
 /**
  * The source files of a workspace folder that may hold model code, in a stable order:
@@ -24,7 +24,7 @@ export function listWorkspaceSources(folder: string, excludeGlobs: string[], lim
         // unreadable .gitignore: scan as if absent
       }
     }
-    if (existsSync(join(dir, 'pyvenv.cfg'))) return;
+    if (existsSync(join(dir, virtualEnvironmentMarker))) return;
     let entries;
     try {
       entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
@@ -34,7 +34,7 @@ export function listWorkspaceSources(folder: string, excludeGlobs: string[], lim
     for (const entry of entries) {
       const path = join(dir, entry.name);
       const isDir = entry.isDirectory();
-      if (isDir && skippedFolders.has(entry.name)) continue;
+      if (isDir && (toolFolders.has(entry.name) || buildOutputFolders.has(entry.name))) continue;
       const rel = relative(folder, path).split(sep).join('/');
       if (excluded.ignores(isDir ? rel + '/' : rel)) continue;
       if (rules.some(({ base, rules: r }) => r.ignores(relative(base, path).split(sep).join('/') + (isDir ? '/' : '')))) continue;
