@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { writeSuiteSummary } from '../suite/summary';
 import * as vscode from 'vscode';
 import { ui } from '../suite/ui';
 import { repoRoot } from '../../support/paths';
@@ -46,6 +47,6 @@ export async function run(): Promise<void> {
     summary.failed = 1;
     console.error(`  ✖ the panel was not restored after a reload: ${err instanceof Error ? err.stack : String(err)}`);
   }
-  writeFileSync(summaryPath, JSON.stringify(summary));
+  writeSuiteSummary(summary);
   if (summary.failed) throw new Error('reload check failed');
 }

@@ -1,6 +1,7 @@
 import Mocha from 'mocha';
-import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeSuiteSummary } from './summary';
 
 // Entry point that VS Code loads in the extension host (extensionTestsPath).
 export function run(): Promise<void> {
@@ -10,11 +11,7 @@ export function run(): Promise<void> {
     const runner = mocha.run((failures) => {
       const stats = runner.stats ?? { passes: 0, failures, pending: 0 };
       const summary = { passed: stats.passes, failed: stats.failures, skipped: stats.pending };
-      const summaryPath = process.env.RESIDUAL_LENS_TEST_SUMMARY;
-      if (summaryPath) {
-        mkdirSync(dirname(summaryPath), { recursive: true });
-        writeFileSync(summaryPath, JSON.stringify(summary));
-      }
+      writeSuiteSummary(summary);
       console.log(`vscode suite: ${summary.passed} passed, ${summary.failed} failed, ${summary.skipped} skipped`);
       if (failures > 0) reject(new Error(`${failures} VS Code test(s) failed`));
       else resolvePromise();

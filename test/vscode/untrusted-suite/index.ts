@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { writeSuiteSummary } from '../suite/summary';
 import * as vscode from 'vscode';
 import type { ResidualLensApi } from '../../../src/extension/main';
 
@@ -53,11 +53,7 @@ export async function run(): Promise<void> {
     assert.equal(outcome?.verification, undefined);
     assert.match(outcome?.refused ?? '', /runs the model file’s code, so it is off in an untrusted workspace/);
   });
-  const summaryPath = process.env.RESIDUAL_LENS_TEST_SUMMARY;
-  if (summaryPath) {
-    mkdirSync(dirname(summaryPath), { recursive: true });
-    writeFileSync(summaryPath, JSON.stringify(summary));
-  }
+  writeSuiteSummary(summary);
   console.log(`untrusted suite: ${summary.passed} passed, ${summary.failed} failed`);
   if (summary.failed) throw new Error('untrusted-workspace checks failed');
 }

@@ -1,13 +1,12 @@
 import * as assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { writeSuiteSummary } from '../suite/summary';
 import * as vscode from 'vscode';
 import type { ResidualLensApi } from '../../../src/extension/main';
 
 // Runs in a VS Code where Residual Lens was installed from its .vsix (not from the
 // source tree): the package must hold everything it needs at run time.
 export async function run(): Promise<void> {
-  const summaryPath = process.env.RESIDUAL_LENS_TEST_SUMMARY;
   const summary = { passed: 0, failed: 0, skipped: 0 };
   try {
     const extension = vscode.extensions.getExtension<ResidualLensApi>('residual-lens.residual-lens');
@@ -27,9 +26,6 @@ export async function run(): Promise<void> {
     console.error(`vsix: ${err instanceof Error ? err.stack : String(err)}`);
     summary.failed = 1;
   }
-  if (summaryPath) {
-    mkdirSync(dirname(summaryPath), { recursive: true });
-    writeFileSync(summaryPath, JSON.stringify(summary));
-  }
+  writeSuiteSummary(summary);
   if (summary.failed) throw new Error('the .vsix check failed');
 }
