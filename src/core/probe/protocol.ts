@@ -3,6 +3,8 @@
 // stdout for the Python runner. The panel consumes the same messages, so this file
 // is shared by Node code and the browser bundle: no Node or DOM imports here.
 
+import type { ModelGraph } from '../modelGraph/graph';
+
 export const probeProtocolVersion = 1;
 
 export type Architecture = 'plain' | 'residual';
@@ -22,7 +24,22 @@ export interface VariantSpec {
   shortcut: ShortcutOption;
   batchNorm: boolean;
   width: number;
+  /**
+   * "Probe this model": build this graph (from the user's code) instead of the CIFAR
+   * family; architecture says whether it is the model or its plain twin, and depth and
+   * width are the graph's weighted-layer count and first width, for labels only.
+   */
+  graph?: ModelGraph;
 }
+
+/**
+ * The synthetic task of a graph plan. Classification: inputs N(0, 1) of the model's input
+ * shape, labels from a fixed random teacher; next-token: sequences of a synthetic
+ * grammar, the loss at every position. The CIFAR family uses the texture task.
+ */
+export type ProbeTask =
+  | { kind: 'classification'; classes: number }
+  | { kind: 'next-token'; vocabulary: number; sequenceLength: number };
 
 export interface ProbePlan {
   version: typeof probeProtocolVersion;
@@ -43,6 +60,8 @@ export interface ProbePlan {
   gradientEvery: number;
   seed: number;
   backend: BackendPreference;
+  /** Set for graph plans (every variant has a graph); inputSize and inputChannels then describe the graph's input for messages only. */
+  task?: ProbeTask;
 }
 
 /** A layer with weights, in forward order; index is the x axis of the gradient-flow chart. */
@@ -56,6 +75,8 @@ export interface ProbeLayer {
   residualAddAfter: boolean;
   /** Where the layer is defined, for "probe this model" (0-based line). */
   sourceLine?: number;
+  /** The file of sourceLine (a URI in the editor, a path from the CLI). */
+  sourceUri?: string;
 }
 
 export type ProbeErrorCode = 'diverged' | 'out-of-memory' | 'crashed' | 'backend' | 'invalid-plan' | 'timeout';
