@@ -3,9 +3,11 @@
 // process (main.ts); the benchmark and the tests call it in-process too.
 import type * as tfc from '@tensorflow/tfjs';
 import { firstToLastRatio, lossDiverged, meanOfLast } from '../core/probe/metrics';
-import type { ProbeMessage, ProbePlan } from '../core/probe/protocol';
-import { SyntheticTextureTask } from '../core/probe/synthetic';
-import type { SelectedBackend } from './backend';
+import type { ModelGraph } from '../core/modelGraph/graph';
+import type { ProbeMessage, ProbePlan, VariantSpec } from '../core/probe/protocol';
+import { SyntheticClassificationTask, SyntheticSequenceTask, SyntheticTextureTask, type SyntheticGraphTask } from '../core/probe/synthetic';
+import type { SelectedBackend, TensorFlow } from './backend';
+import { buildGraphModel, GraphBuildError, type GraphModel, type TrainableModel } from './graphModel';
 import { buildModel } from './model';
 import { ArrayOptimizer } from './optimizer';
 
@@ -38,23 +40,92 @@ function processCpuMs(): number {
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** A model and its data for the common training loop: the CIFAR family or a user's graph. */
+interface TrainingSetup {
+  model: TrainableModel;
+  classes: number;
+  /** Per model input: tensor shape (batch first) and dtype. */
+  inputShapes: { shape: number[]; dtype: 'float32' | 'int32' }[];
+  batch(step: number): { inputs: (Float32Array | Int32Array)[]; labels: Int32Array };
+  dispose(): void;
+}
+
+function cifarSetup(tf: TensorFlow, plan: ProbePlan, spec: VariantSpec): TrainingSetup {
+  const model = buildModel(tf, plan, spec);
+  const { network } = model;
+  const task = new SyntheticTextureTask(plan.seed, plan.inputSize, plan.inputChannels, plan.classes);
+  return {
+    model: {
+      layers: network.layers,
+      params: network.params,
+      trainingFlopsPerSample: network.trainingFlopsPerSample,
+      variables: model.variables,
+      layerWeights: model.layerKernels.map((kernel) => [kernel]),
+      forward: (inputs, collect) => model.forward(inputs[0] as tfc.Tensor4D, collect),
+      dispose: () => model.dispose(),
+    },
+    classes: plan.classes,
+    inputShapes: [{ shape: [plan.batchSize, plan.inputSize, plan.inputSize, plan.inputChannels], dtype: 'float32' }],
+    batch: (step) => {
+      const batch = task.batch(step, plan.batchSize);
+      return { inputs: [batch.images], labels: batch.labels };
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+function graphSetup(tf: TensorFlow, plan: ProbePlan, spec: VariantSpec, graph: ModelGraph): TrainingSetup {
+  if (!plan.task) throw new ProbeRunError('invalid-plan', `${spec.id}: a graph plan needs a task (classification or next-token)`);
+  let model: GraphModel;
+  try {
+    model = buildGraphModel(tf, graph, plan.seed, spec.id);
+  } catch (err) {
+    if (err instanceof GraphBuildError) throw new ProbeRunError('invalid-plan', `${spec.id}: ${err.message}`);
+    throw err;
+  }
+  const layouts = model.inputLayouts;
+  const task: SyntheticGraphTask =
+    plan.task.kind === 'next-token'
+      ? new SyntheticSequenceTask(plan.seed, plan.task.vocabulary, plan.task.sequenceLength, layouts)
+      : new SyntheticClassificationTask(plan.seed, layouts, plan.task.classes);
+  const output = graph.nodes[graph.output]!.shape;
+  const classes = output[output.length - 1]!;
+  const expected = plan.task.kind === 'next-token' ? plan.task.vocabulary : plan.task.classes;
+  if (plan.task.kind === 'classification' ? classes !== expected : expected > classes) {
+    model.dispose();
+    throw new ProbeRunError('invalid-plan', `${spec.id}: the model outputs ${classes} values per ${plan.task.kind === 'classification' ? 'sample' : 'position'}, the task has ${expected} ${plan.task.kind === 'classification' ? 'classes' : 'tokens'}`);
+  }
+  return {
+    model,
+    classes,
+    inputShapes: layouts.map((layout) => ({ shape: [plan.batchSize, ...layout.shape], dtype: layout.kind === 'tokens' ? 'int32' : 'float32' })),
+    batch: (step) => task.batch(step, plan.batchSize),
+    dispose: () => model.dispose(),
+  };
+}
+
 export async function runVariant(backend: SelectedBackend, plan: ProbePlan, variantId: string, controls: RunControls): Promise<void> {
   const { tf } = backend;
   const spec = plan.variants.find((v) => v.id === variantId);
   if (!spec) throw new ProbeRunError('invalid-plan', `the plan has no variant '${variantId}'`);
-  const model = buildModel(tf, plan, spec);
-  const { network } = model;
-  const task = new SyntheticTextureTask(plan.seed, plan.inputSize, plan.inputChannels, plan.classes);
-  const optimizer = new ArrayOptimizer(tf, model.variables, plan.optimizer, plan.learningRate, plan.momentum);
-  const kernelIndex = model.layerKernels.map((kernel) => model.variables.indexOf(kernel));
-  const flopsPerStep = network.trainingFlopsPerSample * plan.batchSize;
+  const setup = spec.graph ? graphSetup(tf, plan, spec, spec.graph) : cifarSetup(tf, plan, spec);
+  const { model, classes } = setup;
+  let optimizer: ArrayOptimizer;
+  try {
+    optimizer = new ArrayOptimizer(tf, model.variables, plan.optimizer, plan.learningRate, plan.momentum);
+  } catch (err) {
+    setup.dispose();
+    throw err;
+  }
+  const layerIndices = model.layerWeights.map((list) => list.map((v) => model.variables.indexOf(v)));
+  const flopsPerStep = model.trainingFlopsPerSample * plan.batchSize;
   controls.emit({
     type: 'started',
     variant: spec.id,
     backend: backend.name,
     device: backend.device,
-    params: network.params,
-    layers: network.layers,
+    params: model.params,
+    layers: model.layers,
     notes: [...backend.notes, ...(controls.notes ?? [])],
     flopsPerStep,
   });
@@ -79,15 +150,16 @@ export async function runVariant(backend: SelectedBackend, plan: ProbePlan, vari
       }
       const stepStart = performance.now();
       const report = step % plan.gradientEvery === 0;
-      const batch = task.batch(step, plan.batchSize);
+      const batch = setup.batch(step);
+      const rows = batch.labels.length;
       const result = tf.tidy(() => {
-        const images = tf.tensor4d(batch.images, [plan.batchSize, plan.inputSize, plan.inputSize, plan.inputChannels]);
-        const labels = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), plan.classes);
+        const inputs = batch.inputs.map((values, i) => tf.tensor(values, setup.inputShapes[i]!.shape, setup.inputShapes[i]!.dtype));
+        const labels = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), classes);
         const collected: tfc.Tensor[] = [];
         let activationStats: tfc.Tensor | undefined;
         let correct: tfc.Tensor | undefined;
         const { value, grads } = tf.variableGrads(() => {
-          const logits = model.forward(images, step === 0 ? collected : undefined);
+          const logits = model.forward(inputs, step === 0 ? collected : undefined);
           if (step === 0) {
             // mean and std of each layer's output at init, packed as [layers, 2]
             activationStats = tf.keep(tf.stack(collected.map((t) => { const m = tf.moments(t); return tf.stack([m.mean, tf.sqrt(m.variance)]); })));
@@ -99,7 +171,7 @@ export async function runVariant(backend: SelectedBackend, plan: ProbePlan, vari
       });
       const norms = optimizer.apply(result.grads);
       const loss = result.value.dataSync()[0]!;
-      const accuracy = result.correct.dataSync()[0]! / plan.batchSize;
+      const accuracy = result.correct.dataSync()[0]! / rows;
       const activationStats = result.activationStats?.dataSync();
       tf.dispose([result.value, result.correct, ...Object.values(result.grads), ...(result.activationStats ? [result.activationStats] : [])]);
 
@@ -110,12 +182,24 @@ export async function runVariant(backend: SelectedBackend, plan: ProbePlan, vari
         controls.emit({ type: 'activations', variant: spec.id, step, means, stds });
       }
       if (report) {
-        const layerNorms = kernelIndex.map((i) => norms[i]!);
+        // A layer with several weight tensors (an attention's projections): norms over all of them.
+        const layerNorms = layerIndices.map((indices) => {
+          let grad = 0;
+          let weight = 0;
+          let update = 0;
+          for (const i of indices) {
+            const n = norms[i]!;
+            grad += n.gradNorm ** 2;
+            weight += n.weightNorm ** 2;
+            update += n.updateNorm ** 2;
+          }
+          return { gradNorm: Math.sqrt(grad), weightNorm: Math.sqrt(weight), updateNorm: Math.sqrt(update) };
+        });
         const gradNorms = layerNorms.map((n) => n.gradNorm);
         const weightNorms = layerNorms.map((n) => n.weightNorm);
         // At init the probe shows the state before training: no update yet to compare.
         const updateRatios = layerNorms.map((n) => (step > 0 && n.weightNorm > 0 ? n.updateNorm / n.weightNorm : null));
-        const ratio = firstToLastRatio(network.layers, gradNorms);
+        const ratio = firstToLastRatio(model.layers, gradNorms);
         controls.emit({ type: 'gradients', variant: spec.id, step, gradNorms, weightNorms, updateRatios, ...(ratio !== undefined ? { firstToLastRatio: ratio } : {}) });
       }
       if (lossDiverged(loss)) {
@@ -139,7 +223,7 @@ export async function runVariant(backend: SelectedBackend, plan: ProbePlan, vari
       }
     }
   } finally {
-    model.dispose();
+    setup.dispose();
   }
   controls.emit({
     type: 'done',

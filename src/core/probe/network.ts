@@ -3,6 +3,8 @@
 // widths w, 2w, 4w with stride 2 at the start of stages 2 and 3, global average pooling
 // and a dense classifier. Depth = 6n + 2. The worker builds exactly this list; the
 // panel, the CLI and the benchmark read layer names, parameter counts and FLOPs from it.
+import { isWeightedOp, type GraphNode, type ModelGraph } from '../modelGraph/graph';
+import { graphParameterCount } from '../modelGraph/params';
 import type { ProbeLayer, ProbePlan, VariantSpec } from './protocol';
 
 export interface ConvSpec {
@@ -119,4 +121,98 @@ export function convLayers(network: NetworkDescription): ConvSpec[] {
     list.push(block.conv1, block.conv2);
   }
   return list;
+}
+
+/** A user's model graph as the probe sees it: the chart's layers, sizes and costs. */
+export interface GraphDescription {
+  layers: ProbeLayer[];
+  /** The graph node of each layer. */
+  layerNodes: number[];
+  /** Trainable parameters (graphParameterCount's count). */
+  params: number;
+  forwardFlopsPerSample: number;
+  trainingFlopsPerSample: number;
+  /** Floats of every node's output per sample: what a training step keeps alive, roughly. */
+  activationFloatsPerSample: number;
+}
+
+function forwardFlopsOf(graph: ModelGraph, node: GraphNode): number {
+  const op = node.op;
+  const perSample = (shape: number[]): number => shape.slice(1).reduce((a, b) => a * b, 1);
+  const outSize = perSample(node.shape);
+  switch (op.op) {
+    case 'conv':
+      return (2 * op.kernel.reduce((a, b) => a * b, 1) * (op.inChannels / op.groups) * outSize);
+    case 'linear':
+      return 2 * op.inFeatures * outSize;
+    case 'attention': {
+      const query = graph.nodes[node.inputs[0]!]?.shape ?? node.shape;
+      const key = graph.nodes[node.inputs[1]!]?.shape ?? node.shape;
+      const sequence = op.batchFirst ? query[1] ?? 1 : query[0] ?? 1;
+      const keys = op.batchFirst ? key[1] ?? 1 : key[0] ?? 1;
+      const { embedDim: e, heads: h, keyDim: k, valueDim: v } = op;
+      return 2 * (sequence * e * h * k + 2 * keys * e * h * Math.max(k, v) + sequence * keys * h * (k + v) + sequence * h * v * e);
+    }
+    case 'matmul': {
+      const a = graph.nodes[node.inputs[0]!]?.shape ?? [];
+      return 2 * outSize * (a[a.length - 1] ?? 1);
+    }
+    default:
+      return outSize;
+  }
+}
+
+/**
+ * Layers (weighted nodes that own their weights, named by their source names, linked to
+ * their source line), parameter count and costs of a graph. `residualAddAfter` marks
+ * the layer that feeds the residual branch of a skip addition.
+ */
+export function describeGraph(graph: ModelGraph): GraphDescription {
+  const counts = graphParameterCount(graph);
+  const layers: ProbeLayer[] = [];
+  const layerNodes: number[] = [];
+  const layerOfNode = new Map<number, number>();
+  let forwardFlops = 0;
+  let activationFloats = 0;
+  for (const node of graph.nodes) {
+    forwardFlops += forwardFlopsOf(graph, node);
+    if (node.op.op !== 'input' && node.op.op !== 'dropout' && node.op.op !== 'identity' && node.op.op !== 'permute') activationFloats += node.shape.slice(1).reduce((a, b) => a * b, 1);
+    if (!isWeightedOp(node.op) || node.sharesWeightsWith !== undefined) continue;
+    layerOfNode.set(node.id, layers.length);
+    layerNodes.push(node.id);
+    layers.push({
+      index: layers.length,
+      name: node.name,
+      kind: node.op.op === 'conv' ? 'conv' : 'dense',
+      params: counts.perNode[node.id] ?? 0,
+      residualAddAfter: false,
+      ...(node.source ? { sourceLine: node.source.line, sourceUri: node.source.uri } : {}),
+    });
+  }
+  // From each residual add's branch operand back to the layer that computed it.
+  for (const node of graph.nodes) {
+    if (node.op.op !== 'add' || !node.op.residual || node.inputs.length !== 2) continue;
+    let id: number | undefined = node.inputs[1 - (node.op.skipInput ?? 1)];
+    const seen = new Set<number>();
+    while (id !== undefined && !seen.has(id)) {
+      seen.add(id);
+      const current: GraphNode | undefined = graph.nodes[id];
+      if (!current) break;
+      const owner = current.sharesWeightsWith ?? current.id;
+      const layer = layerOfNode.get(owner);
+      if (layer !== undefined && isWeightedOp(current.op)) {
+        layers[layer]!.residualAddAfter = true;
+        break;
+      }
+      id = current.inputs[0];
+    }
+  }
+  return {
+    layers,
+    layerNodes,
+    params: counts.trainable,
+    forwardFlopsPerSample: forwardFlops,
+    trainingFlopsPerSample: 3 * forwardFlops,
+    activationFloatsPerSample: activationFloats,
+  };
 }

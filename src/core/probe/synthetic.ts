@@ -101,3 +101,167 @@ export class SyntheticTextureTask {
     return { images, labels };
   }
 }
+
+/** One model input as the probe feeds it: the layout the worker builds (channels last), batch excluded. */
+export interface SyntheticInputSpec {
+  kind: 'float' | 'tokens';
+  shape: number[];
+  /** Axis of `shape` that holds the channels (features). */
+  channelAxis: number;
+  /** Token ids are drawn from 0..vocabulary-1. */
+  vocabulary?: number;
+}
+
+export interface SyntheticGraphBatch {
+  /** Per model input: float32 values or int32 token ids, batch first, in the spec's layout. */
+  inputs: (Float32Array | Int32Array)[];
+  /** One label per row of the logits: per sample, or per sample and position. */
+  labels: Int32Array;
+}
+
+export interface SyntheticGraphTask {
+  readonly classes: number;
+  batch(step: number, batchSize: number): SyntheticGraphBatch;
+}
+
+const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+function randomInputs(specs: readonly SyntheticInputSpec[], random: () => number, batchSize: number): (Float32Array | Int32Array)[] {
+  return specs.map((spec) => {
+    const size = batchSize * sizeOf(spec.shape);
+    if (spec.kind === 'tokens') {
+      const vocabulary = Math.max(1, spec.vocabulary ?? 2);
+      return Int32Array.from({ length: size }, () => Math.floor(random() * vocabulary));
+    }
+    return Float32Array.from({ length: size }, () => gaussian(random));
+  });
+}
+
+/**
+ * Classification of N(0, 1) inputs (uniform token ids) by a fixed random teacher, so that
+ * the labels are a function of the input a network can learn. The teacher reads
+ * translation-invariant features of the first input: per channel, the mean and the
+ * mean energy over every other axis (for token ids, a random score per token, summed
+ * over positions), through a seeded random linear map; the label is the argmax.
+ */
+export class SyntheticClassificationTask implements SyntheticGraphTask {
+  private readonly teacher: Float32Array;
+  private readonly featureCount: number;
+
+  constructor(
+    readonly seed: number,
+    readonly inputs: readonly SyntheticInputSpec[],
+    readonly classes: number,
+  ) {
+    const first = inputs[0];
+    if (!first) throw new Error('the model has no input');
+    this.featureCount = first.kind === 'tokens' ? Math.max(1, first.vocabulary ?? 2) : 2 * (first.shape[first.channelAxis] ?? 1);
+    const random = seededRandom(mixSeed(seed, 0x7eac4e5));
+    this.teacher = Float32Array.from({ length: this.featureCount * classes }, () => gaussian(random));
+  }
+
+  private features(values: Float32Array | Int32Array, sample: number): Float64Array {
+    const spec = this.inputs[0]!;
+    const features = new Float64Array(this.featureCount);
+    const size = sizeOf(spec.shape);
+    const base = sample * size;
+    if (spec.kind === 'tokens') {
+      for (let i = 0; i < size; i++) features[values[base + i]!]! += 1;
+      return features;
+    }
+    const channels = spec.shape[spec.channelAxis] ?? 1;
+    // Elements between consecutive channels (the product of the axes after the channel axis).
+    const inner = sizeOf(spec.shape.slice(spec.channelAxis + 1));
+    const positions = size / channels;
+    for (let i = 0; i < size; i++) {
+      const channel = Math.floor(i / inner) % channels;
+      const v = values[base + i]!;
+      features[channel]! += v;
+      features[channels + channel]! += v * v - 1;
+    }
+    // Each sum has variance `positions` (2x for the energy): scaled to order one.
+    const scale = 1 / Math.sqrt(positions);
+    for (let f = 0; f < features.length; f++) features[f]! *= scale;
+    return features;
+  }
+
+  batch(step: number, batchSize: number): SyntheticGraphBatch {
+    const random = seededRandom(mixSeed(this.seed, step + 1));
+    const inputs = randomInputs(this.inputs, random, batchSize);
+    const labels = new Int32Array(batchSize);
+    for (let n = 0; n < batchSize; n++) {
+      const features = this.features(inputs[0]!, n);
+      let best = 0;
+      let bestScore = -Infinity;
+      for (let c = 0; c < this.classes; c++) {
+        let score = 0;
+        for (let f = 0; f < this.featureCount; f++) score += features[f]! * this.teacher[f * this.classes + c]!;
+        if (score > bestScore) {
+          bestScore = score;
+          best = c;
+        }
+      }
+      labels[n] = best;
+    }
+    return { inputs, labels };
+  }
+}
+
+/**
+ * Next-token prediction on sequences of a seeded random Markov chain: each token is
+ * followed by one of a few (up to 4) successors with fixed random probabilities, so the
+ * best achievable loss is well under chance and a sequence model learns it in tens of
+ * steps. Inputs are the first `sequenceLength` tokens, labels the next token at every
+ * position; any further model inputs get uniform random ids or N(0, 1) values.
+ */
+export class SyntheticSequenceTask implements SyntheticGraphTask {
+  private readonly successors: Int32Array;
+  private readonly cumulative: Float64Array;
+  readonly branching: number;
+
+  constructor(
+    readonly seed: number,
+    readonly vocabulary: number,
+    readonly sequenceLength: number,
+    readonly inputs: readonly SyntheticInputSpec[] = [{ kind: 'tokens', shape: [sequenceLength], channelAxis: 0, vocabulary }],
+  ) {
+    this.branching = Math.min(4, vocabulary);
+    const random = seededRandom(mixSeed(seed, 0x5e9));
+    this.successors = new Int32Array(vocabulary * this.branching);
+    this.cumulative = new Float64Array(vocabulary * this.branching);
+    for (let token = 0; token < vocabulary; token++) {
+      const weights = Array.from({ length: this.branching }, () => 0.2 + random());
+      const total = weights.reduce((a, b) => a + b, 0);
+      let sum = 0;
+      for (let b = 0; b < this.branching; b++) {
+        this.successors[token * this.branching + b] = Math.floor(random() * vocabulary);
+        sum += weights[b]! / total;
+        this.cumulative[token * this.branching + b] = sum;
+      }
+    }
+  }
+
+  get classes(): number {
+    return this.vocabulary;
+  }
+
+  batch(step: number, batchSize: number): SyntheticGraphBatch {
+    const random = seededRandom(mixSeed(this.seed, step + 1));
+    const length = this.sequenceLength;
+    const tokens = new Int32Array(batchSize * length);
+    const labels = new Int32Array(batchSize * length);
+    for (let n = 0; n < batchSize; n++) {
+      let token = Math.floor(random() * this.vocabulary);
+      for (let t = 0; t < length; t++) {
+        tokens[n * length + t] = token;
+        const u = random();
+        let b = 0;
+        while (b < this.branching - 1 && u > this.cumulative[token * this.branching + b]!) b++;
+        token = this.successors[token * this.branching + b]!;
+        labels[n * length + t] = token;
+      }
+    }
+    const others = randomInputs(this.inputs.slice(1), random, batchSize);
+    return { inputs: [tokens, ...others], labels };
+  }
+}
