@@ -290,6 +290,16 @@ export function startProbe(options: ProbeSupervisorOptions): ProbeRun {
     return map;
   };
 
+  if (options.torch && plan.variants.some((v) => v.graph)) {
+    // The Python runner trains the CIFAR family only; a model graph is built in TensorFlow.js.
+    for (const variant of queue.splice(0)) {
+      end(variant, 'error', { type: 'error', variant, code: 'invalid-plan', message: torchGraphRefusal });
+    }
+  }
   next();
   return { finished, cancel, pids };
 }
+
+/** Why a "Probe This Model" plan does not run on the PyTorch engine; hosts choose the TF.js engine for these (or say this). */
+export const torchGraphRefusal =
+  'the PyTorch engine trains the built-in CIFAR networks only; "Probe This Model" builds your model in TensorFlow.js: use the engine tfjs or auto (residualLens.probe.engine, --engine)';

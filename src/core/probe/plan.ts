@@ -1,6 +1,7 @@
 // Probe plans: what the user asks for (depths, sizes, optimizer) turned into a list of
 // variants the worker can build, with depths rounded to the CIFAR family's 6n+2 and
 // sizes checked against limits before any process starts.
+import { validateGraphPlan } from './graphPlan';
 import { describeNetwork } from './network';
 import {
   probeProtocolVersion,
@@ -176,10 +177,14 @@ export function validateProbePlan(plan: ProbePlan): string[] {
   if (plan.version !== probeProtocolVersion) problems.push(`plan version ${String(plan.version)} is not ${probeProtocolVersion}`);
   if (!Array.isArray(plan.variants) || plan.variants.length === 0) problems.push('the plan has no variants');
   else if (plan.variants.length > probeLimits.maxVariants) problems.push(`${plan.variants.length} variants is over the limit of ${probeLimits.maxVariants}`);
-  checkRange(problems, 'input size', plan.inputSize, probeLimits.minInputSize, probeLimits.maxInputSize);
-  if (Number.isInteger(plan.inputSize) && plan.inputSize % 4 !== 0) problems.push(`input size ${plan.inputSize} must be a multiple of 4 (two stride-2 stages)`);
-  checkRange(problems, 'input channels', plan.inputChannels, 1, probeLimits.maxInputChannels);
-  checkRange(problems, 'classes', plan.classes, 2, probeLimits.maxClasses);
+  // "Probe This Model": the graphs set the sizes (checked in validateGraphPlan).
+  const graphPlan = Array.isArray(plan.variants) && plan.variants.some((v) => v?.graph !== undefined);
+  if (!graphPlan) {
+    checkRange(problems, 'input size', plan.inputSize, probeLimits.minInputSize, probeLimits.maxInputSize);
+    if (Number.isInteger(plan.inputSize) && plan.inputSize % 4 !== 0) problems.push(`input size ${plan.inputSize} must be a multiple of 4 (two stride-2 stages)`);
+    checkRange(problems, 'input channels', plan.inputChannels, 1, probeLimits.maxInputChannels);
+    checkRange(problems, 'classes', plan.classes, 2, probeLimits.maxClasses);
+  }
   checkRange(problems, 'batch size', plan.batchSize, 1, probeLimits.maxBatchSize);
   checkRange(problems, 'steps', plan.steps, 1, probeLimits.maxSteps);
   checkRange(problems, 'time budget (ms)', plan.timeBudgetMs, 0, probeLimits.maxTimeBudgetMs);
@@ -191,6 +196,16 @@ export function validateProbePlan(plan: ProbePlan): string[] {
   if (plan.optimizer !== 'adam' && plan.optimizer !== 'sgd') problems.push(`optimizer must be adam or sgd, not '${String(plan.optimizer)}'`);
   if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(plan.backend)) problems.push(`backend must be auto, tensorflow, wasm or cpu, not '${String(plan.backend)}'`);
   const ids = new Set<string>();
+  if (graphPlan) {
+    for (const variant of plan.variants) {
+      if (typeof variant.id !== 'string' || typeof variant.label !== 'string') problems.push('every variant needs a string id and label');
+      if (ids.has(variant.id)) problems.push(`variant id '${variant.id}' appears twice`);
+      ids.add(variant.id);
+      if (variant.architecture !== 'plain' && variant.architecture !== 'residual') problems.push(`${variant.id}: architecture must be plain or residual`);
+    }
+    if (problems.length === 0) problems.push(...validateGraphPlan(plan));
+    return problems;
+  }
   for (const variant of plan.variants ?? []) {
     if (ids.has(variant.id)) problems.push(`variant id '${variant.id}' appears twice`);
     ids.add(variant.id);

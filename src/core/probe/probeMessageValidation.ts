@@ -1,7 +1,9 @@
 // Checks a probe message that arrived from another process or over postMessage.
 // Known fields are type-checked and copied; unknown fields are dropped and named,
 // so a newer worker can add fields without breaking an older panel.
-import type { ProbeErrorCode, ProbeLayer, ProbeMessage, ProbePlan, VariantSpec } from './protocol';
+import type { ModelGraph } from '../modelGraph/graph';
+import { validateModelGraph } from './graphPlan';
+import type { ProbeErrorCode, ProbeLayer, ProbeMessage, ProbePlan, ProbeTask, VariantSpec } from './protocol';
 
 export type Parsed<T> = { ok: true; value: T; ignoredFields: string[] } | { ok: false; error: string };
 
@@ -83,6 +85,11 @@ class FieldReader {
     });
   }
 
+  /** A value checked by the caller. */
+  optional(name: string): unknown {
+    return this.take(name);
+  }
+
   oneOf<T extends string>(name: string, allowed: readonly T[]): T {
     const v = this.take(name);
     if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw new Error(`${this.where}.${name} must be one of ${allowed.join(', ')}`);
@@ -114,6 +121,8 @@ function parseLayer(value: unknown, where: string, ignored: string[]): ProbeLaye
   };
   const sourceLine = r.optionalNumber('sourceLine');
   if (sourceLine !== undefined) layer.sourceLine = sourceLine;
+  const sourceUri = r.optionalString('sourceUri');
+  if (sourceUri !== undefined) layer.sourceUri = sourceUri;
   ignored.push(...r.unknownFields());
   return layer;
 }
@@ -219,8 +228,23 @@ function parseVariantSpec(value: unknown, where: string, ignored: string[]): Var
     batchNorm: r.boolean('batchNorm'),
     width: r.number('width'),
   };
+  const graph = r.optional('graph');
+  if (graph !== undefined) {
+    // A graph is untrusted input: checked whole before anything reads it.
+    const problems = validateModelGraph(graph, `${where}.graph`);
+    if (problems.length) throw new Error(problems.slice(0, 5).join('; ') + (problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''));
+    spec.graph = graph as ModelGraph;
+  }
   ignored.push(...r.unknownFields());
   return spec;
+}
+
+function parseTask(value: unknown): ProbeTask {
+  if (!isRecord(value)) throw new Error('plan.task must be an object');
+  const r = new FieldReader(value, 'plan.task');
+  const kind = r.oneOf('kind', ['classification', 'next-token'] as const);
+  if (kind === 'classification') return { kind, classes: r.number('classes') };
+  return { kind, vocabulary: r.number('vocabulary'), sequenceLength: r.number('sequenceLength') };
 }
 
 export function parseProbePlan(value: unknown): Parsed<ProbePlan> {
@@ -246,6 +270,8 @@ export function parseProbePlan(value: unknown): Parsed<ProbePlan> {
       seed: r.number('seed'),
       backend: r.oneOf('backend', ['auto', 'tensorflow', 'wasm', 'cpu'] as const),
     };
+    const task = r.optional('task');
+    if (task !== undefined) plan.task = parseTask(task);
     return { ok: true, value: plan, ignoredFields: [...r.unknownFields(), ...ignored] };
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
