@@ -11,6 +11,7 @@ import { type BroadcastOutcome, type Shape, type ShapeDim, broadcast } from '../
 import type { LayerParams, ParamValue } from '../shapes/layers';
 import { alignForMerge, channelsLastLayers, concatenateShapes, kerasAliases, mergeLayers, tfjsLayerNames } from '../shapes/channelsLast';
 import { conjoin } from './conditions';
+import type { GraphRecorder, MergeOrigin } from './graphHooks';
 import { canonicalAttribute, importPath, snakeCase, type Language } from './libraries';
 import type { Expr, FunctionDef, Program, Span, Stmt, Target } from './syntax';
 import {
@@ -110,6 +111,53 @@ export function interpretProgram(program: Program, deadline: number, log: (line:
   return { observations: interpreter.observations, notes: interpreter.notes, flags: interpreter.flags, loopSymbols: interpreter.loopSymbols, incomplete };
 }
 
+/** What "Probe This Model" needs from the interpreter: the module run, then its builder called or a Sequential applied. */
+export class GraphSession {
+  private readonly interpreter: LayersInterpreter;
+  incomplete = false;
+
+  constructor(program: Program, deadline: number, recorder: GraphRecorder, private readonly log: (line: string) => void) {
+    this.interpreter = new LayersInterpreter(program, deadline, recorder);
+  }
+
+  /** The module's own code, as running the file does; false when the budget ran out. */
+  runModule(): boolean {
+    return this.guard(() => this.interpreter.runModule()) !== undefined;
+  }
+
+  lookup(name: string): Value | undefined {
+    return this.interpreter.lookupGlobal(name);
+  }
+
+  /** Calls a builder with its defaults; the parameters without one when it cannot. */
+  callWithDefaults(fn: Value): Value | { missing: string[] } | undefined {
+    if (fn.t !== 'function') return undefined;
+    const missing = fn.def.params.filter((p) => !p.default && !p.rest && !p.properties).map((p) => p.name);
+    if (missing.length > 0) return { missing };
+    return this.guard(() => this.interpreter.callForGraph(fn));
+  }
+
+  /** A Sequential (or any layer value) applied to a new model input of this shape. */
+  applyToNewInput(layer: Value, shape: Value | undefined): { input: Value; output: Value } | undefined {
+    return this.guard(() => this.interpreter.applyToNewInput(layer, shape));
+  }
+
+  applyToTensor(layer: Value, input: Value): Value | undefined {
+    return this.guard(() => this.interpreter.applyTo(layer, input));
+  }
+
+  private guard<T>(run: () => T): T | undefined {
+    try {
+      return run();
+    } catch (err) {
+      if (!(err instanceof BudgetExceeded)) throw err;
+      this.incomplete = true;
+      this.log(`layers interpreter: ${err.message} while building the model graph`);
+      return undefined;
+    }
+  }
+}
+
 class LayersInterpreter {
   readonly observations: AddObservation[] = [];
   readonly notes: ShapeNote[] = [];
@@ -127,7 +175,7 @@ class LayersInterpreter {
   private invocations = 0;
   private readonly activeCalls = new Map<FunctionDef, number>();
 
-  constructor(private readonly program: Program, private readonly deadline: number) {
+  constructor(private readonly program: Program, private readonly deadline: number, private readonly recorder?: GraphRecorder) {
     this.language = program.language;
     if (this.language === 'python') {
       for (const name of pythonBuiltins) this.globals.vars.set(name, { t: 'ns', path: `builtins.${name}` });
@@ -139,6 +187,28 @@ class LayersInterpreter {
       this.globals.vars.set('require', { t: 'ns', path: 'js.require' });
       this.globals.vars.set('console', { t: 'ns', path: 'js.console' });
     }
+  }
+
+  runModule(): true {
+    this.execBlock(this.program.body, this.newFrame(this.globals, true, undefined, undefined, 0));
+    return true;
+  }
+
+  lookupGlobal(name: string): Value | undefined {
+    return this.globals.lookup(name);
+  }
+
+  callForGraph(fn: FunctionValue): Value {
+    return this.callFunction(fn, [], new Map(), undefined, this.newFrame(this.globals, true, undefined, undefined, 0));
+  }
+
+  applyToNewInput(layer: Value, shape: Value | undefined): { input: Value; output: Value } {
+    const input = this.makeInput(shape, undefined);
+    return { input, output: this.applyTo(layer, input) };
+  }
+
+  applyTo(layer: Value, input: Value): Value {
+    return this.callValue(layer, [input], new Map(), undefined, this.newFrame(this.globals, true, undefined, undefined, 0));
   }
 
   runEntries(): void {
@@ -599,15 +669,15 @@ class LayersInterpreter {
 
   private binary(op: string, a: Value, b: Value, span: Span, frame: Frame, operands: [Expr | undefined, Expr | undefined]): Value {
     if (a.t === 'guarded' || b.t === 'guarded') {
-      if (op === '+' && (isTensorLike(a) || isTensorLike(b))) return this.mergeTensors('Add', [a, b], operands, span, frame, {});
+      if (op === '+' && (isTensorLike(a) || isTensorLike(b))) return this.mergeTensors('Add', [a, b], operands, span, frame, {}, false, { kind: 'operator', op });
       return mapValue(a, (x) => mapValue(b, (y) => this.binary(op, x, y, span, frame, operands)));
     }
     if (a.t === 'tensor' || b.t === 'tensor') {
       const aTensor = a.t === 'tensor' || a.t === 'param';
       const bTensor = b.t === 'tensor' || b.t === 'param';
       if (aTensor && bTensor) {
-        if (op === '+') return this.mergeTensors('Add', [a, b], operands, span, frame, {});
-        if (op === '*' || op === '-' || op === '/') return this.mergeTensors('Multiply', [a, b], operands, span, frame, {});
+        if (op === '+') return this.mergeTensors('Add', [a, b], operands, span, frame, {}, false, { kind: 'operator', op });
+        if (op === '*' || op === '-' || op === '/') return this.mergeTensors('Multiply', [a, b], operands, span, frame, {}, false, { kind: 'operator', op });
         return tensorOf(null);
       }
       // Tensor and number: the tensor's shape. With anything else (an unknown value may be a
@@ -615,7 +685,12 @@ class LayersInterpreter {
       const other = a.t === 'tensor' ? b : a;
       if (other.t !== 'int' && other.t !== 'float' && other.t !== 'bool') return tensorOf(null);
       const t = (a.t === 'tensor' ? a : b) as TensorValue;
-      return { t: 'tensor', cell: t.cell, trace: t.trace };
+      const scaled: TensorValue = { t: 'tensor', cell: t.cell, trace: t.trace };
+      if (this.recorder) {
+        const constant = other.t === 'bool' ? (other.v === true ? 1 : other.v === false ? 0 : Number.NaN) : other.t === 'int' ? (isConcrete(other.v) ? other.v : Number.NaN) : other.v;
+        this.recorder.scalarOp(op, t, constant, a.t === 'tensor', scaled, span);
+      }
+      return scaled;
     }
     if ((a.t === 'list' || a.t === 'tuple') && op === '+' && b.t === a.t) return { t: a.t, items: [...a.items, ...b.items] };
     if ((a.t === 'list' || a.t === 'tuple') && op === '*' && b.t === 'int' && isConcrete(b.v) && b.v >= 0 && b.v * a.items.length <= 4096) {
@@ -760,7 +835,8 @@ class LayersInterpreter {
       } else if (arg.keyword) keywords.set(arg.keyword, value);
       else positional.push(value);
     }
-    return this.callValue(fn, positional, keywords, e, frame);
+    const result = this.callValue(fn, positional, keywords, e, frame);
+    return this.recorder ? this.recorder.afterCall(e, positional, keywords, result) : result;
   }
 
   private loopUpdate(e: Extract<Expr, { k: 'call' }>, frame: Frame): Value {
@@ -787,7 +863,10 @@ class LayersInterpreter {
       case 'instance': return this.callInstance(fn, positional, keywords, call, frame);
       case 'layer':
         return this.liftGuards(positional, keywords, (p, k) => this.applyLayer(fn.layer, p, k, call, frame));
-      case 'ns': return this.liftGuards(positional, keywords, (p, k) => this.callLibrary(fn.path, p, k, call, frame), this.shapeArguments(fn.path));
+      case 'ns': {
+        const result = this.liftGuards(positional, keywords, (p, k) => this.callLibrary(fn.path, p, k, call, frame), this.shapeArguments(fn.path));
+        return this.recorder ? this.recorder.libraryCall(fn.path, positional, keywords, result, call?.span) : result;
+      }
       case 'method': return this.callMethod(fn.self, fn.name, positional, keywords, call, frame);
       default: return unknown;
     }
@@ -827,7 +906,10 @@ class LayersInterpreter {
     this.called.add(def);
     this.activeCalls.set(def, active + 1);
     try {
-      return this.runFunction(fn, positional, keywords, call, caller, context);
+      this.recorder?.functionEntered(def);
+      const result = this.runFunction(fn, positional, keywords, call, caller, context);
+      this.recorder?.functionReturned(def, result);
+      return result;
     } finally {
       this.activeCalls.set(def, active);
     }
@@ -865,7 +947,7 @@ class LayersInterpreter {
         }
         continue;
       }
-      scope.vars.set(param.name, value ?? unknown);
+      scope.vars.set(param.name, this.recorder ? this.recorder.argument(def, param.name, value ?? unknown, call) : value ?? unknown);
     }
     if (def.expressionBody) return this.evalExpr(def.expressionBody, frame);
     const completion = this.execBlock(def.body, frame);
@@ -991,18 +1073,24 @@ class LayersInterpreter {
   }
 
   private callKeras(path: string, positional: Value[], keywords: Map<string, Value>, call: Extract<Expr, { k: 'call' }> | undefined, frame: Frame): Value {
+    const configured = this.recorder?.configValue(path);
+    if (configured) return configured;
     if (path === 'keras.Input' || path === 'keras.layers.InputLayer') {
       const shape = keywords.get('shape') ?? positional[0];
-      return this.makeInput(shape, keywords.get('batch_shape'));
+      return this.makeInput(shape, keywords.get('batch_shape'), call?.span, keywords);
     }
-    if (path === 'keras.Model' || path === 'keras.models.Model' || path === 'keras.Model.__call__') return { t: 'layer', layer: { kind: 'opaque' } };
+    if (path === 'keras.Model' || path === 'keras.models.Model' || path === 'keras.Model.__call__') {
+      const model: Value = { t: 'layer', layer: { kind: 'opaque' } };
+      this.recorder?.modelBuilt(model, keywords.get('inputs') ?? positional[0], keywords.get('outputs') ?? positional[1], call?.span);
+      return model;
+    }
     if (path === 'keras.Sequential') {
       const list = keywords.get('layers') ?? positional[0];
       return { t: 'layer', layer: { kind: 'sequential', layers: list && (list.t === 'list' || list.t === 'tuple') ? [...list.items] : [] } };
     }
     if (path === 'keras.backend.int_shape') return positional[0] ? this.getAttr(positional[0], 'shape') : unknown;
     if (['tf.add', 'tf.math.add', 'keras.ops.add', 'keras.backend.add'].includes(path) && positional.length >= 2) {
-      return this.mergeTensors('Add', [positional[0]!, positional[1]!], [call?.args[0]?.value, call?.args[1]?.value], call?.span, frame, {});
+      return this.mergeTensors('Add', [positional[0]!, positional[1]!], [call?.args[0]?.value, call?.args[1]?.value], call?.span, frame, {}, false, { kind: 'function', path });
     }
     if (['tf.identity', 'tf.nn.relu', 'tf.nn.gelu', 'tf.nn.silu', 'tf.nn.swish', 'tf.nn.relu6', 'keras.ops.relu'].includes(path) || path.startsWith('keras.activations.')) {
       const t = positional[0];
@@ -1015,15 +1103,19 @@ class LayersInterpreter {
     if (functional[name]) {
       const inputs = positional[0] ?? keywords.get('inputs');
       const params: LayerParams = { axis: this.paramValue(keywords.get('axis') ?? intValue(-1)) };
-      return this.mergeInputs(functional[name]!, inputs, call?.args[0]?.value, call?.span, frame, params);
+      return this.mergeInputs(functional[name]!, inputs, call?.args[0]?.value, call?.span, frame, params, { kind: 'layer', layer: undefined, type: functional[name]! });
     }
     return { t: 'layer', layer: this.createLayer(kerasAliases.get(name) ?? name, positional, keywords, call) };
   }
 
   private callTfjs(path: string, positional: Value[], call: Extract<Expr, { k: 'call' }> | undefined): Value {
     const options = positional[0]?.t === 'dict' ? positional[0].entries : new Map<string, Value>();
-    if (path === 'tf.input' || path === 'tf.layers.input') return this.makeInput(options.get('shape'), options.get('batchShape'));
-    if (path === 'tf.model') return { t: 'layer', layer: { kind: 'opaque' } };
+    if (path === 'tf.input' || path === 'tf.layers.input') return this.makeInput(options.get('shape'), options.get('batchShape'), call?.span, options);
+    if (path === 'tf.model') {
+      const model: Value = { t: 'layer', layer: { kind: 'opaque' } };
+      this.recorder?.modelBuilt(model, options.get('inputs'), options.get('outputs'), call?.span);
+      return model;
+    }
     if (path === 'tf.sequential') {
       const list = options.get('layers');
       return { t: 'layer', layer: { kind: 'sequential', layers: list && list.t === 'list' ? [...list.items] : [] } };
@@ -1128,7 +1220,15 @@ class LayersInterpreter {
     }
   }
 
-  private makeInput(shapeArg: Value | undefined, batchShapeArg: Value | undefined): Value {
+  private makeInput(shapeArg: Value | undefined, batchShapeArg: Value | undefined, span?: Span, keywords?: Map<string, Value>): Value {
+    if (!this.recorder) return this.makeInputShape(shapeArg, batchShapeArg);
+    const requested = this.recorder.inputShapeOverride();
+    const input = requested ? tensorOf(requested) : this.makeInputShape(shapeArg, batchShapeArg);
+    if (input.t === 'tensor') this.recorder.inputCreated(input, span, keywords ?? new Map());
+    return input;
+  }
+
+  private makeInputShape(shapeArg: Value | undefined, batchShapeArg: Value | undefined): Value {
     const suffix = this.inputs++ === 0 ? '' : `_${this.inputs}`;
     const fromBatchShape = batchShapeArg && (batchShapeArg.t === 'list' || batchShapeArg.t === 'tuple');
     const source = fromBatchShape ? batchShapeArg : shapeArg;
@@ -1178,7 +1278,9 @@ class LayersInterpreter {
     if (positional.length > paramNames.length && paramNames.length > 0) return { kind: 'opaque' };
     const span = call?.span ?? { range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, start: 0, end: 0 };
     const calleeText = call ? this.program.text.slice(call.func.span.start, call.func.span.end) : type;
-    return { kind: 'builtin', type, params, argText: this.defineArgText(call, paramNames), calleeText, span };
+    const layer: LayerValue = { kind: 'builtin', type, params, argText: this.defineArgText(call, paramNames), calleeText, span };
+    this.recorder?.layerCreated(layer, positional, keywords);
+    return layer;
   }
 
   private coerceTensor(v: Value): TensorValue {
@@ -1208,6 +1310,12 @@ class LayersInterpreter {
   }
 
   private applyLayer(layer: LayerValue, positional: Value[], keywords: Map<string, Value>, call: Extract<Expr, { k: 'call' }> | undefined, frame: Frame): Value {
+    const output = this.applyLayerShapes(layer, positional, keywords, call, frame);
+    if (this.recorder && layer.kind === 'builtin' && !mergeLayers.has(layer.type)) this.recorder.layerApplied(layer, positional, keywords, output, call?.span ?? layer.span);
+    return output;
+  }
+
+  private applyLayerShapes(layer: LayerValue, positional: Value[], keywords: Map<string, Value>, call: Extract<Expr, { k: 'call' }> | undefined, frame: Frame): Value {
     if (layer.kind === 'opaque') return tensorOf(null);
     if (layer.kind === 'sequential') {
       let current: Value = positional[0] ?? keywords.get('inputs') ?? unknown;
@@ -1219,7 +1327,7 @@ class LayersInterpreter {
     const input = positional[0] ?? keywords.get('inputs') ?? unknown;
     if (mergeLayers.has(layer.type)) {
       const argExpr = call?.args[0]?.value;
-      return this.mergeInputs(layer.type, input, argExpr, call?.span, frame, layer.params);
+      return this.mergeInputs(layer.type, input, argExpr, call?.span, frame, layer.params, { kind: 'layer', layer, type: layer.type });
     }
     const callSpan = call?.span ?? layer.span;
     const applied: AppliedLayer = { layer, callSpan, invocation: frame.invocation };
@@ -1251,14 +1359,14 @@ class LayersInterpreter {
     return out;
   }
 
-  private mergeInputs(type: string, inputs: Value | undefined, argExpr: Expr | undefined, span: Span | undefined, frame: Frame, params: LayerParams): Value {
+  private mergeInputs(type: string, inputs: Value | undefined, argExpr: Expr | undefined, span: Span | undefined, frame: Frame, params: LayerParams, origin: MergeOrigin): Value {
     if (!inputs || (inputs.t !== 'list' && inputs.t !== 'tuple')) return tensorOf(null);
     const exprs = argExpr && (argExpr.k === 'list' || argExpr.k === 'tuple') ? argExpr.items : [];
-    return this.mergeTensors(type, inputs.items, inputs.items.map((_, i) => exprs[i]), span, frame, params, true);
+    return this.mergeTensors(type, inputs.items, inputs.items.map((_, i) => exprs[i]), span, frame, params, true, origin);
   }
 
   /** Add and friends: broadcast the inputs; an Add records each pair as a residual site. */
-  private mergeTensors(type: string, items: Value[], exprs: (Expr | undefined)[], span: Span | undefined, frame: Frame, params: LayerParams, layerMerge = false): Value {
+  private mergeTensors(type: string, items: Value[], exprs: (Expr | undefined)[], span: Span | undefined, frame: Frame, params: LayerParams, layerMerge = false, origin?: MergeOrigin): Value {
     if (items.length === 0) return tensorOf(null);
     const guardIndex = items.findIndex((v) => v.t === 'guarded');
     if (guardIndex >= 0) {
@@ -1268,7 +1376,7 @@ class LayersInterpreter {
       for (const [c, v] of g.options) {
         frame.path = conjoin(path, c);
         if (frame.path === false) continue;
-        options.push([c, this.mergeTensors(type, items.map((item, j) => (j === guardIndex ? v : item)), exprs, span, frame, params, layerMerge)]);
+        options.push([c, this.mergeTensors(type, items.map((item, j) => (j === guardIndex ? v : item)), exprs, span, frame, params, layerMerge, origin)]);
       }
       frame.path = path;
       return guarded(options);
@@ -1276,7 +1384,9 @@ class LayersInterpreter {
     const tensors = items.map((v) => this.coerceTensor(v));
     if (type === 'Concatenate') {
       const axis = typeof params.axis === 'number' ? params.axis : -1;
-      return { t: 'tensor', cell: { shape: concatenateShapes(tensors.map((t) => t.cell.shape), axis), lazy: false, suffix: '' }, trace: [] };
+      const joined: TensorValue = { t: 'tensor', cell: { shape: concatenateShapes(tensors.map((t) => t.cell.shape), axis), lazy: false, suffix: '' }, trace: [] };
+      if (this.recorder && origin) this.recorder.merged(origin, tensors, exprs, joined, span, params);
+      return joined;
     }
     let acc = tensors[0]!;
     for (let i = 1; i < tensors.length; i++) {
@@ -1288,6 +1398,7 @@ class LayersInterpreter {
       const deeper = acc.trace.length >= next.trace.length ? acc : next;
       acc = { t: 'tensor', cell: outcome.kind === 'same' && acc.cell === next.cell ? acc.cell : { shape, lazy: false, suffix: '' }, trace: deeper.trace };
     }
+    if (this.recorder && origin) this.recorder.merged(origin, tensors, exprs, acc, span, params);
     return acc;
   }
 

@@ -1,0 +1,40 @@
+// What the Keras and TF.js front ends share: parse, convert to the layers program, list or
+// extract; a failure anywhere is a message, never an exception out of the front end.
+import type { Tree } from 'web-tree-sitter';
+import type { SourceDocument } from '../../analysis';
+import type { Program } from '../../keras/syntax';
+import type { Grammars } from '../../parse/grammars';
+import type { ModelCandidate, ModelExtractionRequest } from '../extract';
+import type { GraphFramework, ModelExtraction } from '../graph';
+import { layersModelCandidates } from './candidates';
+import { extractLayersModel } from './extractLayers';
+
+type LayersFramework = Exclude<GraphFramework, 'pytorch'>;
+type ToProgram = (tree: Tree, text: string) => Program;
+
+function withProgram<T>(document: SourceDocument, grammars: Grammars, toProgram: ToProgram, run: (program: Program) => T): T {
+  const tree = grammars.parse(document.grammar, document.text);
+  try {
+    return run(toProgram(tree, document.text));
+  } finally {
+    tree.delete();
+  }
+}
+
+export function layersFrontEndList(framework: LayersFramework, document: SourceDocument, grammars: Grammars, toProgram: ToProgram): ModelCandidate[] {
+  try {
+    return withProgram(document, grammars, toProgram, (program) => layersModelCandidates(program, framework, document.uri).map(({ kind: _kind, ...candidate }) => candidate));
+  } catch {
+    return [];
+  }
+}
+
+export function layersFrontEndExtract(framework: LayersFramework, request: ModelExtractionRequest, grammars: Grammars, toProgram: ToProgram): ModelExtraction | { error: string } {
+  try {
+    return withProgram(request.document, grammars, toProgram, (program) => extractLayersModel(framework, program, request));
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    request.log?.(`${request.document.uri}: ${framework} model graph failed: ${err instanceof Error && err.stack ? err.stack : message}`);
+    return { error: `${request.modelName}: the analyser failed on this file (${message})` };
+  }
+}

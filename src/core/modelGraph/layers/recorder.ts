@@ -1,0 +1,394 @@
+// The graph recorder of the layers interpreter (Keras and TF.js): every tensor the
+// interpreter makes gets a draft node (a layer application, a merge, an input, or an
+// operation the probe cannot build), named the way the framework names its layers.
+// The model's graph is then what its output depends on (finishGraph.ts).
+import { isConcrete } from '../../shapes/dim';
+import type { Shape, ShapeDim } from '../../shapes/shape';
+import { formatLayersShape } from '../../keras/residualSites';
+import type { GraphRecorder, MergeOrigin } from '../../keras/graphHooks';
+import type { LayerParams } from '../../shapes/layers';
+import type { Expr, FunctionDef, Program, Span } from '../../keras/syntax';
+import { type BuiltinLayer, type TensorValue, type Value, tensorOf, unknown } from '../../keras/values';
+import type { GraphFramework, GraphOp } from '../graph';
+import { layerArgs, libraryActivation, planLayer, readDim } from './layerOps';
+
+export interface DraftNode {
+  id: number;
+  name: string;
+  /** Undefined: an operation the probe cannot build (see `unsupported`). */
+  op: GraphOp | undefined;
+  unsupported?: { what: string; reason: string };
+  /** Unsupported only because an input was: not reported when that input is. */
+  consequence?: boolean;
+  inputs: number[];
+  /** The tensor whose shape the node has (read when the graph is finished: a helper's input learns its rank late). */
+  tensor?: TensorValue;
+  shape?: ShapeDim[];
+  span?: Span;
+  sharesWeightsWith?: number;
+  /** Operand expressions of an addition (`shortcut`, `x`), for telling the skip operand apart. */
+  operandTexts?: string[];
+  isInput?: boolean;
+}
+
+interface LayerRecord {
+  name: string;
+  args: Map<string, Value>;
+  /** The node of the layer's first application: later ones share its weights. */
+  firstNode?: number;
+}
+
+export interface ModelRecord {
+  inputs: Value | undefined;
+  outputs: Value | undefined;
+  span: Span | undefined;
+}
+
+export interface ArgumentBinding {
+  def: FunctionDef;
+  param: string;
+  /** Call site and occurrence: the same binding in a re-run. */
+  key: string;
+  value: Value;
+}
+
+/** Keras's and TF.js's `to_snake_case`. */
+export function snakeCaseName(className: string): string {
+  return className.replace(/(.)([A-Z][a-z0-9]+)/g, '$1_$2').replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+/** Keras class names of the merges (`layers.add` makes an `Add`). */
+const mergeClassOf: Record<string, string> = { '+': 'Add', '-': 'Subtract', '*': 'Multiply', '/': 'Divide' };
+
+export class LayersGraphRecorder implements GraphRecorder {
+  readonly nodes: DraftNode[] = [];
+  readonly bindings: ArgumentBinding[] = [];
+  private readonly nodeOf = new WeakMap<TensorValue, number>();
+  private readonly layers = new WeakMap<BuiltinLayer, LayerRecord>();
+  private readonly models = new WeakMap<object, ModelRecord>();
+  readonly returns = new Map<FunctionDef, Value>();
+  private readonly firstCalls = new Map<FunctionDef, { start: number; end: number }>();
+  private readonly nameCounters = new Map<string, number>();
+  private readonly occurrences = new Map<string, number>();
+
+  constructor(
+    private readonly program: Program,
+    readonly framework: Exclude<GraphFramework, 'pytorch'>,
+    private readonly requestedInputShape: number[] | undefined,
+    /** Argument values to use instead of the file's, by binding key (`def:param:site:occurrence`) or `def:param:*`. */
+    private readonly overrides: ReadonlyMap<string, Value> = new Map(),
+  ) {}
+
+  /** Names count from the start again, as in a fresh session that builds only this model. */
+  resetNames(): void {
+    this.nameCounters.clear();
+  }
+
+  /** A layer's construction arguments by Keras parameter name. */
+  argsOf(layer: BuiltinLayer): ReadonlyMap<string, Value> | undefined {
+    return this.layers.get(layer)?.args;
+  }
+
+  modelOf(value: Value): ModelRecord | undefined {
+    return this.models.get(value);
+  }
+
+  nodeFor(value: Value): number | undefined {
+    return value.t === 'tensor' ? this.nodeOf.get(value) : undefined;
+  }
+
+  // ---- names ----
+
+  /** Keras: `conv2d`, `conv2d_1`; TF.js: `conv2d_Conv2D1`, `conv2d_Conv2D2`. */
+  private autoName(className: string): string {
+    const snake = snakeCaseName(className);
+    if (this.framework === 'tfjs') {
+      const count = (this.nameCounters.get(className) ?? 0) + 1;
+      this.nameCounters.set(className, count);
+      return `${snake}_${className}${count}`;
+    }
+    const count = this.nameCounters.get(snake) ?? 0;
+    this.nameCounters.set(snake, count + 1);
+    return count === 0 ? snake : `${snake}_${count}`;
+  }
+
+  private inputName(): string {
+    if (this.framework === 'tfjs') {
+      const count = (this.nameCounters.get('#input') ?? 0) + 1;
+      this.nameCounters.set('#input', count);
+      return `input${count}`;
+    }
+    return this.autoName('InputLayer');
+  }
+
+  private givenName(args: ReadonlyMap<string, Value>): string | undefined {
+    const name = args.get('name');
+    return name?.t === 'str' && name.v ? name.v : undefined;
+  }
+
+  // ---- nodes ----
+
+  private addNode(node: Omit<DraftNode, 'id'>): number {
+    const id = this.nodes.length;
+    this.nodes.push({ id, ...node });
+    return id;
+  }
+
+  private text(span: Span): string {
+    const text = this.program.text.slice(span.start, span.end).replace(/\s+/g, ' ');
+    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  }
+
+  private unsupportedNode(what: string, reason: string, inputs: number[], span: Span | undefined, tensor?: TensorValue): number {
+    return this.addNode({ name: what, op: undefined, unsupported: { what, reason }, inputs, span, ...(tensor ? { tensor } : {}) });
+  }
+
+  /** The node of a tensor operand; one the interpreter could not follow becomes an unsupported node. */
+  private operandNode(value: Value | undefined, consumer: string, span: Span | undefined): number {
+    const node = value ? this.nodeFor(value) : undefined;
+    if (node !== undefined) return node;
+    return this.unsupportedNode(`the input of ${consumer}`, 'it comes from code the analyser could not follow', [], span);
+  }
+
+  private tensorOfValue(value: Value): TensorValue | undefined {
+    if (value.t === 'tensor') return value;
+    if ((value.t === 'tuple' || value.t === 'list') && value.items[0]?.t === 'tensor') return value.items[0];
+    return undefined;
+  }
+
+  // ---- hooks ----
+
+  layerCreated(layer: BuiltinLayer, positional: Value[], keywords: Map<string, Value>): void {
+    const args = layerArgs(layer.type, positional, keywords);
+    this.layers.set(layer, { name: this.givenName(args) ?? this.autoName(layer.type), args });
+  }
+
+  inputShapeOverride(): Shape | undefined {
+    return this.requestedInputShape ? [...this.requestedInputShape] : undefined;
+  }
+
+  inputCreated(tensor: TensorValue, span: Span | undefined, keywords: Map<string, Value>): void {
+    const name = this.givenName(keywords) ?? this.inputName();
+    this.nodeOf.set(tensor, this.addNode({ name, op: { op: 'input' }, inputs: [], tensor, span, isInput: true }));
+  }
+
+  layerApplied(layer: BuiltinLayer, positional: Value[], keywords: Map<string, Value>, output: Value, span: Span): void {
+    const record = this.layers.get(layer) ?? { name: this.autoName(layer.type), args: new Map<string, Value>() };
+    this.layers.set(layer, record);
+    const out = this.tensorOfValue(output);
+    if (!out) return;
+    const source = layer.span;
+    if (layer.type === 'MultiHeadAttention') {
+      this.attentionApplied(layer, record, positional, keywords, out, span);
+      return;
+    }
+    const given = positional[0] ?? keywords.get('inputs') ?? unknown;
+    const input = given.t === 'param' ? given.state.tensor ?? unknown : given;
+    const inputNode = this.operandNode(input, record.name, span);
+    const inputShape = input.t === 'tensor' ? input.cell.shape : null;
+    const outputShape = out.cell.shape;
+    const first = record.firstNode;
+    if (!inputShape || !outputShape) {
+      const id = this.unsupportedNode(record.name, 'its input shape could not be inferred', [inputNode], source, out);
+      this.nodes[id]!.consequence = true;
+      this.nodeOf.set(out, id);
+      return;
+    }
+    const plan = planLayer(layer.type, record.args, inputShape, outputShape);
+    if ('reason' in plan) {
+      this.nodeOf.set(out, this.unsupportedNode(`${this.text(layer.span)} (${record.name})`, plan.reason, [inputNode], source, out));
+      return;
+    }
+    let previous = inputNode;
+    const firstOfThisCall = this.nodes.length;
+    plan.nodes.forEach((planned, i) => {
+      const last = i === plan.nodes.length - 1;
+      const shares = first !== undefined ? first + i : undefined;
+      previous = this.addNode({
+        name: planned.suffix ? `${record.name}.${planned.suffix}` : record.name,
+        op: planned.op,
+        inputs: [previous],
+        ...(last ? { tensor: out } : { shape: planned.shape ?? outputShape }),
+        span: source,
+        ...(shares !== undefined ? { sharesWeightsWith: shares } : {}),
+      });
+    });
+    if (first === undefined) record.firstNode = firstOfThisCall;
+    this.nodeOf.set(out, previous);
+  }
+
+  /** `mha(query, value, key=None)`: key defaults to value; inputs in graph order [query, key, value]. */
+  private attentionApplied(layer: BuiltinLayer, record: LayerRecord, positional: Value[], keywords: Map<string, Value>, out: TensorValue, span: Span): void {
+    const query = positional[0] ?? keywords.get('query') ?? unknown;
+    const value = positional[1] ?? keywords.get('value') ?? unknown;
+    const key = positional[2] ?? keywords.get('key') ?? value;
+    const inputs = [query, key, value].map((v) => this.operandNode(v, record.name, span));
+    const unsupported = (reason: string): void => {
+      this.nodeOf.set(out, this.unsupportedNode(`${this.text(layer.span)} (${record.name})`, reason, inputs, layer.span, out));
+    };
+    for (const option of ['attention_mask', 'use_causal_mask']) {
+      const v = keywords.get(option);
+      if (v && v.t !== 'none' && !(v.t === 'bool' && v.v === false)) return unsupported(`${option} is not an attention the probe builds`);
+    }
+    const shapes = [query, key, value].map((v) => (v.t === 'tensor' ? v.cell.shape : null));
+    const embed = shapes[0]?.at(-1);
+    const heads = readDim(record.args.get('num_heads'));
+    const keyDim = readDim(record.args.get('key_dim'));
+    const valueArg = record.args.get('value_dim');
+    const valueDim = valueArg && valueArg.t !== 'none' ? readDim(valueArg) : keyDim;
+    const biasArg = record.args.get('use_bias');
+    const bias = biasArg === undefined ? true : biasArg.t === 'bool' && typeof biasArg.v === 'boolean' ? biasArg.v : undefined;
+    const outputShape = record.args.get('output_shape');
+    if (embed === undefined || embed === null || heads === undefined || keyDim === undefined || valueDim === undefined || bias === undefined) return unsupported('its sizes are not values the analyser can read');
+    if (shapes.some((s) => !s || s.length !== 3 || !sameDim(s.at(-1)!, embed))) return unsupported('query, key and value differ in feature size or are not (batch, sequence, features)');
+    if (outputShape && outputShape.t !== 'none' && !(outputShape.t === 'int' && sameDim(outputShape.v, embed))) return unsupported('its output_shape differs from the query size');
+    const id = this.addNode({
+      name: record.name,
+      op: { op: 'attention', embedDim: embed as number, heads: heads as number, keyDim: keyDim as number, valueDim: valueDim as number, bias, batchFirst: true, init: 'glorot-uniform' },
+      inputs,
+      tensor: out,
+      span: layer.span,
+      ...(record.firstNode !== undefined ? { sharesWeightsWith: record.firstNode } : {}),
+    });
+    record.firstNode ??= id;
+    this.nodeOf.set(out, id);
+  }
+
+  merged(origin: MergeOrigin, inputs: TensorValue[], exprs: (Expr | undefined)[], output: TensorValue, span: Span | undefined, params: LayerParams): void {
+    const type = origin.kind === 'layer' ? origin.type : origin.kind === 'operator' ? mergeClassOf[origin.op] ?? 'Merge' : 'Add';
+    const record = origin.kind === 'layer' && origin.layer ? this.layers.get(origin.layer) : undefined;
+    const name = record?.name ?? this.autoName(type);
+    const source = origin.kind === 'layer' && origin.layer ? origin.layer.span : span;
+    let ids = inputs.map((t) => this.operandNode(t, name, span));
+    const texts = inputs.map((_, i) => (exprs[i] ? this.program.text.slice(exprs[i]!.span.start, exprs[i]!.span.end) : ''));
+    const outShape = output.cell.shape;
+    if (type === 'Concatenate') {
+      const axis = typeof params.axis === 'number' ? params.axis : origin.kind === 'layer' && record ? readNumberArg(record.args.get('axis')) ?? -1 : -1;
+      this.nodeOf.set(output, this.addNode({ name, op: { op: 'concat', axis }, inputs: ids, tensor: output, span: source }));
+      return;
+    }
+    const binary = type === 'Add' ? 'add' : type === 'Subtract' ? 'sub' : type === 'Multiply' ? 'mul' : type === 'Divide' ? 'div' : undefined;
+    if (!binary || ids.length < 2) {
+      this.nodeOf.set(output, this.unsupportedNode(name, `${type} is not a merge the probe builds`, ids, source, output));
+      return;
+    }
+    if (!outShape) {
+      const shapes = inputs.map((t) => t.cell.shape);
+      const known = shapes.every((shape) => shape !== null);
+      const id = this.unsupportedNode(name, known ? `its operands' shapes do not match: ${shapes.map((shape) => formatLayersShape(shape, this.framework)).join(' and ')}` : 'the shape of an operand could not be inferred', ids, source, output);
+      if (!known) this.nodes[id]!.consequence = true;
+      this.nodeOf.set(output, id);
+      return;
+    }
+    // Keras and TF.js merge layers line up a lower-rank input by inserting size-1 axes after the batch.
+    if (origin.kind === 'layer' && outShape) {
+      ids = ids.map((id, i) => {
+        const shape = inputs[i]!.cell.shape;
+        if (!shape || shape.length >= outShape.length) return id;
+        const expanded = [shape[0]!, ...Array.from({ length: outShape.length - shape.length }, () => 1), ...shape.slice(1)];
+        return this.addNode({ name: `${name}.expand${i}`, op: { op: 'reshape' }, inputs: [id], shape: expanded, span: source });
+      });
+    }
+    let acc = ids[0]!;
+    for (let i = 1; i < ids.length; i++) {
+      const last = i === ids.length - 1;
+      const distinct = acc !== ids[i];
+      acc = this.addNode({
+        name: i === 1 ? name : `${name}.${i}`,
+        op: { op: binary, ...(binary === 'add' && distinct && ids.length === 2 ? { residual: true } : {}) },
+        inputs: [acc, ids[i]!],
+        ...(last ? { tensor: output } : { shape: outShape ?? undefined }),
+        span: source,
+        ...(binary === 'add' && ids.length === 2 ? { operandTexts: texts } : {}),
+      } as Omit<DraftNode, 'id'>);
+    }
+    this.nodeOf.set(output, acc);
+  }
+
+  scalarOp(op: string, tensor: TensorValue, constant: number, tensorFirst: boolean, output: TensorValue, span: Span): void {
+    const input = this.operandNode(tensor, 'an arithmetic operation', span);
+    let scale: GraphOp | undefined;
+    if (Number.isFinite(constant)) {
+      if (op === '*') scale = { op: 'scale', factor: constant, offset: 0 };
+      else if (op === '/' && tensorFirst && constant !== 0) scale = { op: 'scale', factor: 1 / constant, offset: 0 };
+      else if (op === '+') scale = { op: 'scale', factor: 1, offset: constant };
+      else if (op === '-') scale = tensorFirst ? { op: 'scale', factor: 1, offset: -constant } : { op: 'scale', factor: -1, offset: constant };
+    }
+    const name = this.autoName(op === '*' ? 'Multiply' : op === '+' ? 'Add' : op === '-' ? 'Subtract' : 'Divide');
+    this.nodeOf.set(output, scale ? this.addNode({ name, op: scale, inputs: [input], tensor: output, span }) : this.unsupportedNode(this.text(span), 'not an arithmetic operation the probe builds', [input], span, output));
+  }
+
+  libraryCall(path: string, positional: Value[], _keywords: Map<string, Value>, result: Value, span: Span | undefined): Value {
+    if (result.t !== 'tensor' || this.nodeOf.has(result)) return result;
+    const op = libraryActivation(path);
+    if (op === undefined) return result;
+    const input = this.operandNode(positional[0], path, span);
+    this.nodeOf.set(result, this.addNode({ name: this.autoName(path.split('.').pop() ?? 'op'), op: op ?? { op: 'identity' }, inputs: [input], tensor: result, span }));
+    return result;
+  }
+
+  afterCall(call: Extract<Expr, { k: 'call' }>, positional: Value[], keywords: Map<string, Value>, result: Value): Value {
+    if (result.t === 'tensor' && this.nodeOf.has(result)) return result;
+    if (result.t !== 'tensor' && result.t !== 'unknown') return result;
+    const inputs: number[] = [];
+    const visit = (v: Value): void => {
+      if (v.t === 'tensor') {
+        const id = this.nodeOf.get(v);
+        if (id !== undefined && !inputs.includes(id)) inputs.push(id);
+      } else if (v.t === 'list' || v.t === 'tuple') v.items.forEach(visit);
+      else if (v.t === 'dict') [...v.entries.values()].forEach(visit);
+    };
+    positional.forEach(visit);
+    [...keywords.values()].forEach(visit);
+    if (inputs.length === 0) return result;
+    const tensor = result.t === 'tensor' ? result : tensorOf(null);
+    this.nodeOf.set(tensor, this.unsupportedNode(this.text(call.span), 'not a layer or operation the probe can build', inputs, call.span, tensor));
+    return tensor;
+  }
+
+  modelBuilt(model: Value, inputs: Value | undefined, outputs: Value | undefined, span: Span | undefined): void {
+    this.models.set(model, { inputs, outputs, span });
+  }
+
+  functionEntered(def: FunctionDef): void {
+    if (!this.firstCalls.has(def)) this.firstCalls.set(def, { start: this.bindings.length, end: Number.POSITIVE_INFINITY });
+  }
+
+  functionReturned(def: FunctionDef, result: Value): void {
+    if (this.returns.has(def)) return;
+    this.returns.set(def, result);
+    const call = this.firstCalls.get(def);
+    if (call) call.end = this.bindings.length;
+  }
+
+  /** The argument bindings made while the first call of `def` ran (its own included). */
+  bindingsOfFirstCall(def: FunctionDef): ArgumentBinding[] {
+    const call = this.firstCalls.get(def);
+    return call ? this.bindings.slice(call.start, call.end) : [];
+  }
+
+  argument(def: FunctionDef, param: string, value: Value, call: Extract<Expr, { k: 'call' }> | undefined): Value {
+    const site = `${def.span.start}:${param}:${call?.span.start ?? 'entry'}`;
+    const occurrence = this.occurrences.get(site) ?? 0;
+    this.occurrences.set(site, occurrence + 1);
+    const key = `${site}:${occurrence}`;
+    this.bindings.push({ def, param, key, value });
+    return this.overrides.get(key) ?? this.overrides.get(`${def.span.start}:${param}:*`) ?? value;
+  }
+
+  configValue(path: string): Value | undefined {
+    // The default configuration: channels-last, as the probe builds.
+    if (path === 'keras.backend.image_data_format' || path === 'keras.config.image_data_format') return { t: 'str', v: 'channels_last' };
+    return undefined;
+  }
+}
+
+function sameDim(a: ShapeDim, b: ShapeDim): boolean {
+  if (a === null || b === null) return false;
+  if (isConcrete(a) || isConcrete(b)) return a === b;
+  return a.key === b.key;
+}
+
+function readNumberArg(v: Value | undefined): number | undefined {
+  return v?.t === 'int' && isConcrete(v.v) ? v.v : undefined;
+}
