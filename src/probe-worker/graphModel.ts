@@ -357,10 +357,17 @@ export function buildGraphModel(tf: TensorFlow, graph: ModelGraph, seed: number,
     const channelAxis = channelAxisOf(node, rank);
     const v = channelsLast(input, channelAxis);
     let x = v.t;
-    // Explicit padding is applied up front, so every conv below is 'valid' or 'same'.
-    let padding: 'same' | 'valid' = 'valid';
+    // Explicit 2-D padding goes to the conv itself (a separate pad costs a copy and a slice
+    // in the backward pass); 3-D convs take only 'same'/'valid', so they are padded first.
+    let padding: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]] = 'valid';
     if (op.padding === 'same' || op.padding === 'valid') padding = op.padding;
-    else if (op.padding.some((p) => p > 0)) x = tf.pad(x, [[0, 0], ...op.padding.map((p): [number, number] => [p, p]), [0, 0]]);
+    else if (op.padding.some((p) => p > 0)) {
+      if (op.spatialDims === 3) x = tf.pad(x, [[0, 0], ...op.padding.map((p): [number, number] => [p, p]), [0, 0]]);
+      else {
+        const [ph, pw] = op.spatialDims === 1 ? [0, op.padding[0]!] : op.padding;
+        padding = [[0, 0], [ph!, ph!], [pw!, pw!], [0, 0]];
+      }
+    }
     if (op.spatialDims === 1) x = tf.expandDims(x, 1);
     const stride = op.spatialDims === 1 ? [1, op.stride[0]!] : op.stride;
     const dilation = op.spatialDims === 1 ? [1, op.dilation[0]!] : op.dilation;
@@ -370,7 +377,7 @@ export function buildGraphModel(tf: TensorFlow, graph: ModelGraph, seed: number,
       let k: tfc.Tensor = w.tensors[`kernel${g}`]!;
       if (op.spatialDims === 1) k = tf.expandDims(k, 0);
       if (dilated) k = dilateKernel(k, dilation);
-      if (op.spatialDims === 3) return tf.conv3d(gx as tfc.Tensor5D, k as tfc.Tensor5D, stride as [number, number, number], padding);
+      if (op.spatialDims === 3) return tf.conv3d(gx as tfc.Tensor5D, k as tfc.Tensor5D, stride as [number, number, number], padding === 'same' ? 'same' : 'valid');
       return tf.conv2d(gx as tfc.Tensor4D, k as tfc.Tensor4D, stride as [number, number], padding);
     });
     let y = outputs.length === 1 ? outputs[0]! : tf.concat(outputs, outputs[0]!.rank - 1);
@@ -610,9 +617,10 @@ export function buildGraphModel(tf: TensorFlow, graph: ModelGraph, seed: number,
       let piece = tf.slice(t, begin, extent);
       if (step > 1) {
         if (piece.shape[p]! < span) piece = tf.pad(piece, piece.shape.map((_, a): [number, number] => (a === p ? [0, span - piece.shape[p]!] : [0, 0])));
-        const split = [...piece.shape];
-        split.splice(p, 1, count, step);
-        const taken = tf.slice(tf.reshape(piece, split), split.map(() => 0), split.map((s, a) => (a === p + 1 ? 1 : s)));
+        // As [outer, count, step, inner]: a 4-D slice (wasm's Slice is slow on higher ranks).
+        const outer = product(piece.shape.slice(0, p));
+        const inner = product(piece.shape.slice(p + 1));
+        const taken = tf.slice(tf.reshape(piece, [outer, count, step, inner]), [0, 0, 0, 0], [outer, count, 1, inner]);
         piece = tf.reshape(taken, piece.shape.map((s, a) => (a === p ? count : s)));
       }
       t = piece;
@@ -651,9 +659,7 @@ export function buildGraphModel(tf: TensorFlow, graph: ModelGraph, seed: number,
         const index = graph.inputs.findIndex((i) => i.node === node.id);
         const t = inputTensors[index];
         if (!t) fail(node, `no data for model input ${index}`);
-        const rank = node.shape.length;
-        const kind = graph.inputs[index]!.kind;
-        return { t: t!, perm: kind === 'float' && node.layout === 'channels-first' && rank >= 3 ? channelsLastOf(rank) : identity(rank) };
+        return { t: t!, perm: inputPerm(index) };
       }
       case 'conv':
         return conv(node, op, a!, w!);
@@ -761,6 +767,20 @@ export function buildGraphModel(tf: TensorFlow, graph: ModelGraph, seed: number,
     }
   };
 
+  /**
+   * A PyTorch image input arrives channels-last when a channel op (conv, pool, norm) reads
+   * it, so that the first conv needs no transpose; a sequence [N, T, E] stays as it is.
+   */
+  const channelOps = new Set<GraphOp['op']>(['conv', 'pool', 'adaptive-pool', 'batchnorm', 'groupnorm', 'upsample']);
+  const inputPerm = (index: number): number[] => {
+    const input = graph.inputs[index]!;
+    const node = nodes[input.node]!;
+    const rank = node.shape.length;
+    if (input.kind !== 'float' || node.layout !== 'channels-first' || rank < 3) return identity(rank);
+    const readByChannelOp = nodes.some((reader) => reader.inputs.includes(node.id) && channelOps.has(reader.op.op) && reader.layout === 'channels-first');
+    return readByChannelOp ? channelsLastOf(rank) : identity(rank);
+  };
+
   const forwardValues = (inputTensors: tfc.Tensor[], collect?: tfc.Tensor[]): Value => {
     const values: (Value | undefined)[] = new Array(nodes.length);
     const layerOutputs: (tfc.Tensor | undefined)[] = new Array(layerWeights.length);
@@ -793,7 +813,7 @@ export function buildGraphModel(tf: TensorFlow, graph: ModelGraph, seed: number,
     const node = nodes[input.node]!;
     const rank = node.shape.length;
     if (input.kind === 'tokens') return { kind: 'tokens', shape: node.shape.slice(1), channelAxis: rank - 2, ...(input.vocabulary ? { vocabulary: input.vocabulary } : {}) };
-    const perm = node.layout === 'channels-first' && rank >= 3 ? channelsLastOf(rank) : identity(rank);
+    const perm = inputPerm(graph.inputs.indexOf(input));
     return { kind: 'float', shape: perm.slice(1).map((l) => node.shape[l]!), channelAxis: rank - 2 };
   });
 
