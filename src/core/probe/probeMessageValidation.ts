@@ -2,7 +2,7 @@
 // Known fields are type-checked and copied; unknown fields are dropped and named,
 // so a newer worker can add fields without breaking an older panel.
 import type { ModelGraph } from '../modelGraph/graph';
-import { validateModelGraph } from './graphPlan';
+import { validateModelGraph } from './graphValidation';
 import type { ProbeErrorCode, ProbeLayer, ProbeMessage, ProbePlan, ProbeTask, VariantSpec } from './protocol';
 
 export type Parsed<T> = { ok: true; value: T; ignoredFields: string[] } | { ok: false; error: string };

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { ModelGraph } from '../../../src/core/modelGraph/graph';
 import { graphParameterCount } from '../../../src/core/modelGraph/params';
 import { plainTwin } from '../../../src/core/modelGraph/plainTwin';
-import { GraphPlanError, planGraphProbe, validateModelGraph } from '../../../src/core/probe/graphPlan';
+import { findScaleDown, GraphPlanError, planGraphProbe, validateModelGraph } from '../../../src/core/probe/graphPlan';
+import { scaleDownGraph } from '../../../src/core/probe/graphScale';
 import { validateProbePlan } from '../../../src/core/probe/plan';
 import { parseProbeMessage, parseProbePlan } from '../../../src/core/probe/probeMessageValidation';
 import type { ProbeMessage } from '../../../src/core/probe/protocol';
@@ -38,12 +39,48 @@ test('a token model gets the next-token task', () => {
   assert.deepEqual(plan.task, { kind: 'next-token', vocabulary: 16, sequenceLength: 8 });
 });
 
-test('a model too big for a probe is refused with the numbers and a scale-down suggestion', () => {
-  const graph = cifarResNet({ blocks: [18, 18, 18], width: 64, inputSize: 224 });
-  assert.throws(
-    () => planGraphProbe([{ label: 'ResNet-110 wide', role: 'model', graph }], { batchSize: 32 }),
-    (err: unknown) => err instanceof GraphPlanError && /FLOP per training step at batch 32 is over the limit/.test(err.message) && /[Ss]cale/.test(err.message),
-  );
+test('a model too big for a probe is refused with the numbers and a scale-down that fits', () => {
+  const graph = cifarResNet({ blocks: [18, 18, 18], width: 64, inputSize: 64 });
+  let refusal: GraphPlanError | undefined;
+  try {
+    planGraphProbe([{ label: 'ResNet-110 wide', role: 'model', graph }], { batchSize: 32 });
+  } catch (err) {
+    refusal = err as GraphPlanError;
+  }
+  assert.ok(refusal instanceof GraphPlanError);
+  assert.match(refusal.message, /ResNet-110 wide: about [\d.]+ GFLOP per training step at batch 32 is over the limit of 30\.0 GFLOP/);
+  assert.match(refusal.message, /Scaled down \(width ÷ \d+(, input size ÷ \d+)?\) it fits: [\d.]+ [kM] parameters/);
+  assert.ok(refusal.scaleDown);
+  const scaled = scaleDownGraph(graph, refusal.scaleDown);
+  assert.ok('graph' in scaled);
+  const { plan } = planGraphProbe([{ label: 'ResNet-110 scaled', role: 'model', graph: scaled.graph }]);
+  assert.deepEqual(validateProbePlan(plan), []);
+});
+
+test('scaling down re-derives every shape: width ÷ 2 and input ÷ 2 give the same graphs as writing the smaller model', () => {
+  for (const shortcut of ['A', 'B'] as const) {
+    for (const framework of ['pytorch', 'keras'] as const) {
+      const big = cifarResNet({ framework, blocks: [2, 2, 2], width: 16, inputSize: 32, shortcut });
+      const narrow = scaleDownGraph(big, { widthDivisor: 2 });
+      assert.ok('graph' in narrow, JSON.stringify(narrow));
+      assert.deepEqual(narrow.graph, cifarResNet({ framework, blocks: [2, 2, 2], width: 8, inputSize: 32, shortcut }), `${framework} ${shortcut} width`);
+      const small = scaleDownGraph(big, { inputDivisor: 2 });
+      assert.ok('graph' in small, JSON.stringify(small));
+      assert.deepEqual(small.graph, cifarResNet({ framework, blocks: [2, 2, 2], width: 16, inputSize: 16, shortcut }), `${framework} ${shortcut} input`);
+    }
+  }
+  const gpt = scaleDownGraph(tinyTransformer({ embed: 32 }), { widthDivisor: 2 });
+  assert.ok('graph' in gpt, JSON.stringify(gpt));
+  // A constant in the source (the scores' 1/sqrt(head size)) is a number in the graph: it stays.
+  const expected = tinyTransformer({ embed: 16 });
+  for (const node of expected.nodes) if (node.op.op === 'scale') node.op.factor = 1 / Math.sqrt(32 / 2);
+  assert.deepEqual(gpt.graph, expected);
+  assert.equal(graphParameterCount(gpt.graph).trainable, graphParameterCount(tinyTransformer({ embed: 16 })).trainable);
+  // a token model has no spatial input to shrink
+  assert.match(JSON.stringify(scaleDownGraph(tinyTransformer(), { inputDivisor: 2 })).slice(0, 300), /no spatial input/);
+  // too small to shrink: a 3x3 window no longer fits
+  const tiny = cifarResNet({ blocks: [1, 1, 1], width: 4, inputSize: 4 });
+  assert.ok(findScaleDown(tiny) === undefined || 'graph' in scaleDownGraph(tiny, findScaleDown(tiny)!.scale));
 });
 
 test('malformed graphs are rejected with messages that say what is wrong', () => {
