@@ -54,7 +54,18 @@ export type GraphOp =
       init: GraphInit;
     }
   | { op: 'linear'; inFeatures: number; outFeatures: number; bias: boolean; init: GraphInit }
-  | { op: 'embedding'; vocabulary: number; features: number; init: GraphInit }
+  | {
+      op: 'embedding';
+      vocabulary: number;
+      features: number;
+      init: GraphInit;
+      /**
+       * Learned position embeddings (`self.wpe(torch.arange(T))`): the node has no inputs and
+       * looks up ids 0..T-1, T the node's first axis; its shape is (T, features), broadcast
+       * over the batch where it is added.
+       */
+      positions?: boolean;
+    }
   /** Normalises over the channel axis's complement (batch statistics while training). */
   | { op: 'batchnorm'; channels: number; affine: boolean; epsilon: number }
   /** Normalises over the last `normalizedShape.length` axes (PyTorch); Keras LayerNormalization: the last axis. */

@@ -224,11 +224,11 @@ function guarded<T>(run: () => T): T | undefined {
   }
 }
 
-function freshFile(ast: { source: string; root: PyNode; uri: string }): FileInfo {
+export function freshFile(ast: { source: string; root: PyNode; uri: string }): FileInfo {
   return { uri: ast.uri, source: ast.source, root: ast.root, globals: new Scope(), inputComments: new Map() };
 }
 
-function unwrapDecorated(n: PyNode): PyNode {
+export function unwrapDecorated(n: PyNode): PyNode {
   return n.type === 'decorated_definition' && n.fields.definition ? n.fields.definition : n;
 }
 
@@ -242,7 +242,7 @@ function domainRole(role: SymbolRole): SymbolDomainRole {
 }
 
 /** Parameters after `self`; a factory must be callable without arguments. */
-function allParamsDefaulted(def: PyNode, isMethod: boolean): boolean {
+export function allParamsDefaulted(def: PyNode, isMethod: boolean): boolean {
   const params = (def.fields.parameters?.children ?? []).slice(isMethod ? 1 : 0);
   return params.every((p) => p.type !== 'identifier' && p.type !== 'typed_parameter' || p.children[0]?.type === 'list_splat_pattern');
 }
@@ -358,7 +358,7 @@ export function modulePathCandidates(fromUri: string, moduleName: string, level:
   return [...new Set(candidates)].map((p) => (isUri ? `file://${p}` : p));
 }
 
-function loadAst(path: string, read: (path: string) => string | undefined, grammars: Grammars | undefined): { source: string; root: PyNode; uri: string } | null {
+export function loadAst(path: string, read: (path: string) => string | undefined, grammars: Grammars | undefined): { source: string; root: PyNode; uri: string } | null {
   if (!grammars) return null;
   const text = read(path);
   if (text === undefined || text.length > 2_000_000) return null;

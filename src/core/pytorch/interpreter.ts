@@ -81,9 +81,35 @@ interface Frame {
   input?: TensorValue;
 }
 
-interface CallArgs {
+export interface CallArgs {
   positional: Value[];
   keywords: Map<string, Value>;
+}
+
+/**
+ * The model-graph recorder's view of a run ("Probe This Model"). Absent in the shape
+ * check, which then pays one property test per hook. While `recording` is false the
+ * recorder only learns where modules are defined and which instances are built.
+ */
+export interface GraphRecorderHooks {
+  readonly recording: boolean;
+  /** Constructor arguments of a class about to be instantiated; may return others (depth variants). */
+  instantiating(cls: ClassInfo, args: CallArgs): CallArgs;
+  instantiated(instance: InstanceValue, args: CallArgs): void;
+  /** A call returned a layer, container or instance: where it was built, and with what. */
+  constructed(value: Value, fn: Value, args: CallArgs, node: PyNode, file: FileInfo): void;
+  /** `self.name = value` in a constructor. */
+  assigned(value: Value, target: PyNode, file: FileInfo): void;
+  enterModule(module: InstanceValue): void;
+  exitModule(module: InstanceValue): void;
+  /** The results below replace the interpreter's, carrying their graph trace. */
+  layer(module: Extract<Value, { t: 'layer' }>, args: CallArgs, result: Value, node: PyNode | undefined, file: FileInfo): Value;
+  call(fn: Value, args: CallArgs, result: Value, node: PyNode, file: FileInfo): Value;
+  binary(op: string, a: Value, b: Value, result: Value, node: PyNode, file: FileInfo): Value;
+  unary(op: string, operand: Value, result: Value, node: PyNode, file: FileInfo): Value;
+  subscript(target: Value, index: Value, result: Value, node: PyNode, file: FileInfo): Value;
+  /** A comparison with a tensor operand (`mask == 0`): a tensor value, or undefined for the interpreter's truth value. */
+  compare(ops: string[], operands: Value[], node: PyNode, file: FileInfo): Value | undefined;
 }
 
 const containerNames = new Set(['Sequential', 'ModuleList', 'ModuleDict']);
@@ -112,6 +138,8 @@ export class Interpreter {
   readonly concreteInputs = new Map<ClassInfo, Shape>();
   /** Set when a later decision point exists that this run did not branch on. */
   capped = false;
+  /** Set only by the model-graph front end; memos are off then, as every block is its own node. */
+  recorder: GraphRecorderHooks | undefined;
 
   constructor(
     private readonly limits: RunLimits,
@@ -496,8 +524,10 @@ export class Interpreter {
         const v = this.evalExpr(node.fields.argument!, frame);
         const op = node.ops[0];
         if (op === '-' && v.t === 'int') return intValue(neg(v.v));
+        if (op === '-' && v.t === 'tensor' && this.recorder?.recording) return this.recorder.unary(op, v, v, node, frame.file);
         if (op === '-' && v.t === 'float') return { t: 'float', v: -v.v };
         if (op === '+') return v;
+        if (this.recorder?.recording && v.t === 'tensor') return this.recorder.unary(op ?? '', v, v, node, frame.file);
         return v.t === 'tensor' ? v : unknown;
       }
       case 'not_operator':
@@ -574,6 +604,10 @@ export class Interpreter {
 
   private evalComparison(node: PyNode, frame: Frame): Value {
     const operands = node.children.map((c) => this.evalExpr(c, frame));
+    if (this.recorder?.recording && operands.some((o) => o.t === 'tensor')) {
+      const traced = this.recorder.compare(node.ops, operands, node, frame.file);
+      if (traced) return traced;
+    }
     let result: Truth = true;
     for (let i = 0; i < node.ops.length && i + 1 < operands.length; i++) {
       result = and(result, this.compareValues(node.ops[i]!, operands[i]!, operands[i + 1]!, node, frame));
@@ -683,7 +717,9 @@ export class Interpreter {
     const indexNodes = node.children.slice(1);
     const indices = indexNodes.map((n) => (n.type === 'slice' ? this.evalSlice(n, frame) : this.evalExpr(n, frame)));
     const index: Value = indices.length === 1 ? indices[0]! : { t: 'tuple', items: indices };
-    return this.subscript(target, index);
+    const result = this.subscript(target, index);
+    if (this.recorder?.recording && (target.t === 'tensor' || target.t === 'parameter')) return this.recorder.subscript(target, index, result, node, frame.file);
+    return result;
   }
 
   private evalSlice(node: PyNode, frame: Frame): Value {
@@ -796,6 +832,7 @@ export class Interpreter {
         const obj = this.evalExpr(target.fields.object!, frame);
         const name = target.fields.attribute!.text;
         if (obj.t === 'instance') obj.attrs.set(name, value);
+        if (this.recorder && obj.t === 'instance') this.recorder.assigned(value, target, frame.file);
         else if (obj.t === 'class') obj.cls.classAttrs.set(name, value);
         return;
       }
@@ -872,6 +909,10 @@ export class Interpreter {
   // ---- arithmetic ---------------------------------------------------------------
 
   private binary(op: string, a: Value, b: Value, node: PyNode, frame: Frame): Value {
+    if (this.recorder?.recording && (a.t === 'tensor' || b.t === 'tensor' || a.t === 'parameter' || b.t === 'parameter')) {
+      const plain = (v: Value): Value => (v.t === 'parameter' ? tensor(v.shape) : v);
+      return this.recorder.binary(op, a, b, this.tensorBinary(op, plain(a), plain(b), node, frame), node, frame.file);
+    }
     if (a.t === 'parameter') a = tensor(a.shape);
     if (b.t === 'parameter') b = tensor(b.shape);
     if (a.t === 'tensor' || b.t === 'tensor') return this.tensorBinary(op, a, b, node, frame);
@@ -1053,7 +1094,11 @@ export class Interpreter {
     const fnNode = node.fields.function!;
     const fn = this.evalExpr(fnNode, frame);
     const args = this.evalArgs(node.fields.arguments, frame);
-    const result = this.call(fn, args, node, frame);
+    let result = this.call(fn, args, node, frame);
+    if (this.recorder) {
+      if (result.t === 'layer' || result.t === 'container' || result.t === 'instance' || result.t === 'moduledict') this.recorder.constructed(result, fn, args, node, frame.file);
+      if (this.recorder.recording) result = this.recorder.call(fn, args, result, node, frame.file);
+    }
     if (result.t === 'tensor' && !result.base) {
       const source = fn.t === 'builtin' && fn.self?.t === 'tensor' ? fn.self : firstTensor(args.positional);
       if (source && source.id !== result.id) result.base = source;
@@ -1219,12 +1264,14 @@ export class Interpreter {
     }
     // Constructors are deterministic in their arguments: the 22 identical blocks of a
     // ResNet-101 stage are one instance, built once (its first place names it).
-    const memoKey = constructorKey(cls, args);
+    if (this.recorder) args = this.recorder.instantiating(cls, args);
+    const memoKey = this.recorder ? undefined : constructorKey(cls, args);
     const built = memoKey === undefined ? undefined : this.constructorMemo.get(memoKey);
     if (built) return built;
     const instance: InstanceValue = { t: 'instance', cls, attrs: new Map(), args: new Map(), forwarded: false, incomplete: false };
     this.instances.push(instance);
     if (memoKey !== undefined) this.constructorMemo.set(memoKey, instance);
+    this.recorder?.instantiated(instance, args);
     const init = findMethod(cls, '__init__');
     if (!init) return instance;
     if (init.def.broken) {
@@ -1243,8 +1290,10 @@ export class Interpreter {
   /** Runs a module on its inputs: layer shape functions, Sequential chains, user forward(). */
   callModule(module: Value, args: CallArgs, node: PyNode | undefined, frame: Frame): Value {
     switch (module.t) {
-      case 'layer':
-        return this.applyLayer(module.desc, args.positional[0] ?? unknown);
+      case 'layer': {
+        const result = this.applyLayer(module.desc, args.positional[0] ?? unknown);
+        return this.recorder?.recording ? this.recorder.layer(module, args, result, node, frame.file) : result;
+      }
       case 'container': {
         if (module.kind !== 'Sequential' || module.incomplete) return unknownTensorLike(args.positional[0]);
         let x = args.positional[0] ?? unknown;
@@ -1264,7 +1313,7 @@ export class Interpreter {
         if (!frame.inForward && first && !first.cell.lazy && first.cell.shape?.every((d) => typeof d === 'number')) this.concreteInputs.set(module.cls, first.cell.shape);
         // The same block with the same arguments on the same input shape gives the same
         // result and the same additions: a ResNet-101 has 23 identical blocks in a row.
-        const memoKey = forwardKey(module, args);
+        const memoKey = this.recorder ? undefined : forwardKey(module, args);
         const memo = memoKey === undefined ? undefined : this.forwardMemo.get(memoKey);
         if (memo) {
           for (const cls of linearBases(module.cls)) this.forwardedClasses.add(cls);
@@ -1272,11 +1321,18 @@ export class Interpreter {
         }
         // Inside a forward, depth counts from this module's own input.
         const positional = args.positional.map((a) => (a.t === 'tensor' ? { ...a, depth: 0 } : a));
-        const result = this.callFunction(
-          { t: 'function', def: forward.def, closure: forward.cls.file.globals, file: forward.cls.file, self: module, owner: forward.cls },
-          { positional, keywords: args.keywords },
-          { inForward: true, ...(firstTensor(positional) ? { input: firstTensor(positional)! } : {}) },
-        );
+        const recording = this.recorder?.recording ? this.recorder : undefined;
+        recording?.enterModule(module);
+        let result: Value;
+        try {
+          result = this.callFunction(
+            { t: 'function', def: forward.def, closure: forward.cls.file.globals, file: forward.cls.file, self: module, owner: forward.cls },
+            { positional, keywords: args.keywords },
+            { inForward: true, ...(firstTensor(positional) ? { input: firstTensor(positional)! } : {}) },
+          );
+        } finally {
+          recording?.exitModule(module);
+        }
         for (const cls of linearBases(module.cls)) this.forwardedClasses.add(cls);
         if (memoKey !== undefined) this.forwardMemo.set(memoKey, result);
         if (result.t === 'tensor') return { ...result, depth: Math.max(...args.positional.filter((a): a is TensorValue => a.t === 'tensor').map((a) => a.depth), 0) + 1 };
@@ -2065,7 +2121,7 @@ function sizeOf(t: TensorValue, dimArg: Value | undefined): Value {
   return { t: 'tuple', items: shape.map(dimValue) };
 }
 
-function toParam(v: Value): ParamValue {
+export function toParam(v: Value): ParamValue {
   switch (v.t) {
     case 'int': return v.v;
     case 'float': return v.v;

@@ -27,7 +27,18 @@ export interface TensorValue {
   id: number;
   /** The tensor this one was computed from (first tensor operand), to tell where a skip branches off. */
   base?: TensorValue;
+  /** Set only while a model graph is recorded ("Probe This Model"): where the tensor comes from. */
+  trace?: TensorTrace;
 }
+
+/**
+ * A tensor's place in a recorded model graph: a node, a constant the recorder understands
+ * (a causal `tril` mask, `torch.arange` positions), or lost (already reported unsupported).
+ */
+export type TensorTrace =
+  | { kind: 'node'; node: number }
+  | { kind: 'lost' }
+  | { kind: 'constant'; what: 'causal-tril' | 'causal-keep' | 'causal-drop' | 'positions' | 'other'; length?: number };
 
 export interface ClassInfo {
   name: string;
