@@ -326,7 +326,7 @@ function runOnce(context: RunContext, override: DepthOverride | undefined, reque
     if (!inputShape) return { error: `${modelName}: its forward never uses its input in a layer that tells the input's shape; give one (\`# residual-lens: input=(N, 3, 32, 32)\` above the class)` };
     const symbolic = inputShape.slice(1).filter((d) => d === null || !isConcrete(d));
     // The file makes an input of that rank somewhere (`net(torch.randn(2, 3, 32, 32))` on a net the analyser cannot name).
-    const made = fileInputShapes(file.root, document.text).find((s) => s.length === inputShape.length && s.every((d, i) => i === 0 || !isConcrete(inputShape[i] ?? null) || inputShape[i] === d));
+    const made = fileInputShapes(file.root, document.text).find((s) => s.length === inputShape.length && s.every((d, i) => i === 0 || inputShape[i] === null || inputShape[i] === undefined || !isConcrete(inputShape[i]!) || inputShape[i] === d));
     if (made && symbolic.length) return { retryWithInput: made };
     if (symbolic.length) return { needsInputShape: symbolic.map((d) => (d === null ? '?' : formatDim(d))) };
     return { retryWithInput: [defaultBatch, ...(inputShape.slice(1) as number[])] };

@@ -102,7 +102,7 @@ export interface GraphRecorderHooks {
   assigned(value: Value, target: PyNode, file: FileInfo): void;
   enterModule(module: InstanceValue): void;
   exitModule(module: InstanceValue): void;
-  /** The results below replace the interpreter's, carrying their graph trace. */
+  /** The results below replace the interpreter's, carrying their graph trace; `call` also runs in constructors (buffers). */
   layer(module: Extract<Value, { t: 'layer' }>, args: CallArgs, result: Value, node: PyNode | undefined, file: FileInfo): Value;
   call(fn: Value, args: CallArgs, result: Value, node: PyNode, file: FileInfo): Value;
   binary(op: string, a: Value, b: Value, result: Value, node: PyNode, file: FileInfo): Value;
@@ -1097,7 +1097,7 @@ export class Interpreter {
     let result = this.call(fn, args, node, frame);
     if (this.recorder) {
       if (result.t === 'layer' || result.t === 'container' || result.t === 'instance' || result.t === 'moduledict') this.recorder.constructed(result, fn, args, node, frame.file);
-      if (this.recorder.recording) result = this.recorder.call(fn, args, result, node, frame.file);
+      result = this.recorder.call(fn, args, result, node, frame.file);
     }
     if (result.t === 'tensor' && !result.base) {
       const source = fn.t === 'builtin' && fn.self?.t === 'tensor' ? fn.self : firstTensor(args.positional);

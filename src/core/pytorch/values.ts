@@ -36,7 +36,8 @@ export interface TensorValue {
  * (a causal `tril` mask, `torch.arange` positions), or lost (already reported unsupported).
  */
 export type TensorTrace =
-  | { kind: 'node'; node: number }
+  /** `expanded`: `y.expand_as(x)`, the node's value before broadcasting (fine only for elementwise ops). */
+  | { kind: 'node'; node: number; expanded?: boolean }
   | { kind: 'lost' }
   | { kind: 'constant'; what: 'causal-tril' | 'causal-keep' | 'causal-drop' | 'positions' | 'other'; length?: number };
 

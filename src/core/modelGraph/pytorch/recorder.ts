@@ -52,7 +52,7 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
   private readonly assignedSites = new Map<object, GraphSource>();
   private readonly constructorArgs = new Map<object, CallArgs>();
   private readonly paths = new Map<object, string>();
-  private readonly moduleStack: string[] = [];
+  private readonly moduleStack: { path: string; module: InstanceValue }[] = [];
   private readonly opCounts = new Map<string, number>();
   private readonly firstUse = new Map<object, number>();
 
@@ -96,9 +96,10 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
     }
   }
 
-  constructed(value: Value, _fn: Value, args: CallArgs, node: PyNode, file: FileInfo): void {
+  constructed(value: Value, fn: Value, args: CallArgs, node: PyNode, file: FileInfo): void {
     const key = value as object;
-    if (!this.sites.has(key)) this.sites.set(key, sourceOf(node, file));
+    // A helper such as `def conv1x1(...): return nn.Conv2d(...)` builds the layer where it is called.
+    if (!this.sites.has(key) || fn.t === 'function') this.sites.set(key, sourceOf(node, file));
     if (value.t === 'layer' && !this.constructorArgs.has(key)) this.constructorArgs.set(key, args);
   }
 
@@ -148,7 +149,7 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
   }
 
   enterModule(module: InstanceValue): void {
-    this.moduleStack.push(this.paths.get(module) ?? join(this.currentPath(), module.cls.name.toLowerCase()));
+    this.moduleStack.push({ path: this.paths.get(module) ?? join(this.currentPath(), module.cls.name.toLowerCase()), module });
   }
 
   exitModule(): void {
@@ -156,7 +157,7 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
   }
 
   private currentPath(): string {
-    return this.moduleStack[this.moduleStack.length - 1] ?? '';
+    return this.moduleStack[this.moduleStack.length - 1]?.path ?? '';
   }
 
   private opName(kind: string): string {
@@ -181,10 +182,14 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
    * The graph nodes of an op's tensor inputs; undefined (after reporting, once) when one
    * is not traced: lost already, or a tensor the recorder does not follow.
    */
-  private inputsOf(values: Value[], what: string, source: GraphSource | undefined): number[] | undefined {
+  private inputsOf(values: Value[], what: string, source: GraphSource | undefined, broadcasts = false): number[] | undefined {
     const ids: number[] = [];
     let lost = false;
     let untraced = false;
+    if (!broadcasts && values.some((v) => v.t === 'tensor' && v.trace?.kind === 'node' && v.trace.expanded)) {
+      this.report(what, 'an expanded tensor (`expand`, `expand_as`) is built only as an operand of an elementwise operation', source, undefined);
+      return undefined;
+    }
     for (const v of values) {
       if (v.t === 'parameter') {
         untraced = true;
@@ -245,6 +250,9 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
       return op.axes.indexOf(channel) === 1 && rank > 2 ? 'channels-first' : 'channels-last';
     }
     if (op.op === 'flatten' || op.op === 'reshape') {
+      // (N, C) -> (N, C, 1, 1), as squeeze-and-excitation writes it, is an NCHW tensor.
+      const grown = first?.pendingShape?.length === 2 && rank > 2 && shape?.[1] === first.pendingShape[1] && shape.slice(2).every((d) => d === 1);
+      if (grown) return 'channels-first';
       if (rank <= 2 || first?.layout !== 'channels-first') return 'channels-last';
       const before = first.pendingShape;
       return before && before.length >= 2 && before[0] === shape?.[0] && before[1] === shape?.[1] ? 'channels-first' : 'channels-last';
@@ -305,6 +313,7 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
   }
 
   call(fn: Value, args: CallArgs, result: Value, node: PyNode, file: FileInfo): Value {
+    if (!this.recording) return this.constantCall(fn, args, result);
     const source = sourceOf(node, file);
     const text = shortText(node, file);
     const tensorArgs = [...args.positional, ...args.keywords.values()];
@@ -318,6 +327,21 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
     // A user function, module or lambda: its result carries the nodes of what ran inside.
     if (!hasUntracedTensor(result) || !this.anyTraced(tensorArgs.concat(fn.t === 'builtin' && fn.self ? [fn.self] : []))) return result;
     return this.fail(text, fn.t === 'instance' || fn.t === 'container' ? 'the module could not be followed to its result (see the log)' : 'not an operation the analyser can build', source, tensorArgs, result);
+  }
+
+  /** In a constructor: buffers such as `torch.tril(torch.ones(T, T)).view(1, 1, T, T)` keep what they are. */
+  private constantCall(fn: Value, args: CallArgs, result: Value): Value {
+    if (fn.t !== 'builtin' || result.t !== 'tensor') return result;
+    if (fn.name.startsWith('torch.')) {
+      const name = fn.name.slice(6);
+      const x = args.positional[0];
+      if (name === 'tril' && x?.t === 'tensor' && x.trace?.kind === 'constant') return this.withTrace(result, { kind: 'constant', what: 'causal-tril' });
+      return this.withTrace(result, { kind: 'constant', what: 'other' });
+    }
+    if (fn.name.startsWith('tensor.') && fn.self?.t === 'tensor' && fn.self.trace?.kind === 'constant') {
+      return this.withTrace(result, ['view', 'reshape', 'unsqueeze', 'to', 'float', 'bool'].includes(fn.name.slice(7)) ? fn.self.trace : { kind: 'constant', what: 'other' });
+    }
+    return result;
   }
 
   private functional(name: string, args: CallArgs, result: Value, source: GraphSource, text: string, node: PyNode, file: FileInfo): Value {
@@ -356,7 +380,9 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
       const inputs = this.inputsOf([x], text, source);
       if (!inputs) return this.lose(result);
       const shares = owner ? this.firstUse.get(owner) : undefined;
-      const traced = this.emit({ op: 'layernorm', normalizedShape, affine, bias: hasBias, epsilon: eps }, inputs, result, affine && path ? uniqueName(path, this.nodes) : this.opName('layer_norm'), affine ? this.definitionOf(weight as object) ?? source : source, undefined, owner);
+      const module = this.moduleStack[this.moduleStack.length - 1]?.module;
+      const defined = affine && module ? this.definitionOf(module) : undefined;
+      const traced = this.emit({ op: 'layernorm', normalizedShape, affine, bias: hasBias, epsilon: eps }, inputs, result, affine && path ? path : this.opName('layer_norm'), defined ?? source, undefined, owner);
       if (owner && traced.t === 'tensor' && traced.trace?.kind === 'node') {
         if (shares !== undefined) this.nodes[traced.trace.node]!.sharesWeightsWith = shares;
         else this.firstUse.set(owner, traced.trace.node);
@@ -466,7 +492,7 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
   private tensorMethod(name: string, x: TensorValue, args: CallArgs, result: Value, source: GraphSource, text: string, _node: PyNode, _file: FileInfo): Value {
     const a = args.positional;
     const kw = args.keywords;
-    if (result.t !== 'tensor' && result.t !== 'tuple') return result; // size(), dim(), item(): numbers
+    if (!containsTensor(result)) return result; // size(), dim(), item(): numbers
     // Constants (a tril mask buffer, positions) keep their kind through views and slices.
     if (x.trace?.kind === 'constant') {
       if (['view', 'reshape', 'unsqueeze', 'squeeze', 'contiguous', 'to', 'type_as', 'float', 'bool', 'long', 'int', 'expand', 'view_as', 'cuda', 'cpu'].includes(name)) return this.withTrace(result, x.trace);
@@ -484,6 +510,12 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
     switch (name) {
       case 'add': case 'add_': case 'mul': case 'mul_': case 'sub': case 'div':
         return result; // traced by the binary hook
+      case 'expand_as': case 'expand': {
+        // Broadcasting does the same in an elementwise op, which is the only place an expanded node may go.
+        const inputs = this.inputsOf([x], text, source);
+        if (!inputs) return this.lose(result);
+        return this.withTrace(result, { kind: 'node', node: inputs[0]!, expanded: true });
+      }
       case 'view': case 'reshape': case 'view_as': case 'reshape_as': case 'unsqueeze': case 'squeeze':
         if (result.t !== 'tensor' || !result.cell.shape || result.cell.shape.some((d) => d === null)) return this.fail(text, 'the target shape is not known', source, [x], result);
         return this.unaryNode({ op: 'reshape' }, x, result, this.opName(name === 'view' || name === 'view_as' ? 'view' : 'reshape'), source, text);
@@ -561,7 +593,7 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
       if (ta.trace?.kind === 'constant' && tb.trace?.kind === 'constant') return this.withTrace(result, { kind: 'constant', what: 'other' });
       const kind = op === '+' ? 'add' : op === '-' ? 'sub' : op === '*' ? 'mul' : op === '/' ? 'div' : op === '@' ? 'matmul' : undefined;
       if (!kind) return this.fail(text, `the operator ${op} between tensors is not built`, source, [ta, tb], result);
-      const inputs = this.inputsOf([ta, tb], text, source);
+      const inputs = this.inputsOf([ta, tb], text, source, kind !== 'matmul');
       if (!inputs) return this.lose(result);
       if (kind === 'matmul') return this.emit({ op: 'matmul' }, inputs, result, this.opName('matmul'), source, 'channels-last');
       if (kind === 'add') {
@@ -760,8 +792,10 @@ function join(path: string, name: string): string {
   return path ? `${path}.${name}` : name;
 }
 
-function uniqueName(base: string, nodes: RecordedNode[]): string {
-  return nodes.some((n) => n.name === base) ? base : base;
+function containsTensor(v: Value): boolean {
+  if (v.t === 'tensor') return true;
+  if (v.t === 'tuple' || v.t === 'list') return v.items.some(containsTensor);
+  return false;
 }
 
 function hasUntracedTensor(v: Value): boolean {
