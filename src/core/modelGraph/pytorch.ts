@@ -163,7 +163,7 @@ function extractPyTorch(request: ModelExtractionRequest, grammars: Grammars): Mo
     return { error: `the input shape (${request.inputShape.join(', ')}) must be whole positive numbers, batch first` };
   }
   const source: GraphSource = { uri: request.document.uri, line: classNode.startRow, character: classNode.startCol };
-  const context: RunContext = { file, grammars, request, deadline: started + Math.max(250, request.options.budgetMs), log, asts: new Map() };
+  const context: RunContext = { file, grammars, request, deadline: started + request.options.budgetMs, log, asts: new Map() };
   let outcome = runOnce(context, undefined, request.inputShape);
   if ('retryWithInput' in outcome) outcome = runOnce(context, undefined, outcome.retryWithInput);
   const base = { framework: 'pytorch' as const, modelName: request.modelName, source };
@@ -288,6 +288,8 @@ function runOnce(context: RunContext, override: DepthOverride | undefined, reque
   const root = recorder.root;
   if (!root) return { error: `${modelName} is never built with concrete arguments: the constructor needs ${requiredParams(main, modelName)}. Add a factory function (\`def make_model(): return ${modelName}(...)\`) or a \`__main__\` block that builds it` };
   if (root.incomplete) return { error: `${modelName}'s constructor could not be followed to its end${firstReason(logLines)}` };
+  // A module that builds itself (directly or through others) has no end in PyTorch either.
+  if (logLines.some((l) => /nested deeper than .* at __init__/.test(l))) return { error: `${modelName}'s constructor nests modules deeper than ${limits.callDepth} calls: does a module build itself?` };
 
   // The input: the request, the class's `# residual-lens: input=` comment, the file's own call, or one its first layer shapes.
   let input: TensorValue;
@@ -311,6 +313,7 @@ function runOnce(context: RunContext, override: DepthOverride | undefined, reque
     lazy = true;
   }
 
+  const linesBeforeForward = logLines.length;
   const traced = recorder.start(root, input);
   let out: Value;
   try {
@@ -321,6 +324,7 @@ function runOnce(context: RunContext, override: DepthOverride | undefined, reque
     out = { t: 'unknown' };
     recorder.unsupported.push({ what: `${modelName}.forward`, reason: 'it raises (a `raise` or a failed `assert`) on this input' });
   }
+  if (logLines.slice(linesBeforeForward).some((l) => /nested deeper than/.test(l))) return { error: `${modelName}: its forward nests calls deeper than ${limits.callDepth} levels: does it call itself?` };
   const inputShape = input.cell.lazy ? null : input.cell.shape;
   if (lazy) {
     if (!inputShape) return { error: `${modelName}: its forward never uses its input in a layer that tells the input's shape; give one (\`# residual-lens: input=(N, 3, 32, 32)\` above the class)` };

@@ -175,6 +175,8 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
 
   private report(what: string, reason: string, source: GraphSource | undefined, inputNode: number | undefined): void {
     if (this.unsupported.length >= 50) return;
+    // An unknown result climbs through every caller: one entry per place is enough.
+    if (this.unsupported.some((u) => u.what === what && u.source?.line === source?.line && u.source?.character === source?.character)) return;
     this.unsupported.push({ what, reason, ...(source ? { source } : {}), ...(inputNode !== undefined ? { inputNode } : {}) });
   }
 
@@ -325,7 +327,14 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
       if (fn.name.startsWith('tensor.') && fn.self?.t === 'parameter') return this.fail(text, 'a learned nn.Parameter used directly in forward is not built', source, [], result);
     }
     // A user function, module or lambda: its result carries the nodes of what ran inside.
-    if (!hasUntracedTensor(result) || !this.anyTraced(tensorArgs.concat(fn.t === 'builtin' && fn.self ? [fn.self] : []))) return result;
+    const traced = this.anyTraced(tensorArgs.concat(fn.t === 'builtin' && fn.self ? [fn.self] : []));
+    if (traced && result.t === 'unknown' && fn.t !== 'builtin') {
+      const reason = fn.t === 'unknown' || fn.t === 'namespace'
+        ? 'not a function or layer the analyser knows (from a library or a file it cannot read)'
+        : 'it could not be followed to a tensor result (see the log)';
+      return this.fail(text, reason, source, tensorArgs, result);
+    }
+    if (!hasUntracedTensor(result) || !traced) return result;
     return this.fail(text, fn.t === 'instance' || fn.t === 'container' ? 'the module could not be followed to its result (see the log)' : 'not an operation the analyser can build', source, tensorArgs, result);
   }
 

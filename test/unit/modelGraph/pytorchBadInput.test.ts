@@ -1,0 +1,193 @@
+// "Probe This Model", PyTorch front end, on what users really have in the editor: the
+// model list and its top-level flags, half-typed code, syntax errors elsewhere, layers
+// the analyser does not know, recursion, huge loops, missing arguments, a spent time
+// budget. Every case ends in bounded time with a graph or a clear message, never a throw.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadGrammars } from '../../support/pytorchFixtures';
+import { probeFixturesDir } from './pytorchGraphFixtures';
+import { pytorchModelGraph } from '../../../src/core/modelGraph/pytorch';
+import type { ModelExtraction } from '../../../src/core/modelGraph/graph';
+
+async function extract(text: string, modelName: string, options: { inputShape?: number[]; budgetMs?: number } = {}): Promise<{ result: ModelExtraction | { error: string }; ms: number }> {
+  const grammars = await loadGrammars();
+  const started = performance.now();
+  const result = pytorchModelGraph.extract(
+    { document: { uri: 'file:///work/model.py', grammar: 'python', text }, modelName, ...(options.inputShape ? { inputShape: options.inputShape } : {}), options: { budgetMs: options.budgetMs ?? 2000 } },
+    grammars,
+  );
+  return { result, ms: performance.now() - started };
+}
+
+const header = 'import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n';
+const block = `
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return F.relu(x + self.conv2(F.relu(self.conv1(x))))
+`;
+
+test('listModels: every nn.Module class with its lines; top-level are the ones nothing else uses or the file builds', async () => {
+  const grammars = await loadGrammars();
+  const list = (file: string): string[] => {
+    const text = readFileSync(join(probeFixturesDir, file), 'utf8');
+    return pytorchModelGraph.listModels({ uri: file, grammar: 'python', text }, grammars).map((m) => `${m.name}${m.topLevel ? '*' : ''}`);
+  };
+  assert.deepEqual(list('resnet20_option_a.py'), ['LambdaLayer', 'BasicBlock', 'ResNet*']);
+  assert.deepEqual(list('nanogpt.py'), ['LayerNorm', 'CausalSelfAttention', 'MLP', 'Block', 'GPT*']);
+  assert.deepEqual(list('needs_input.py'), ['Residual', 'StackedResidual*']);
+  const text = header + block + '\nclass Config:\n    depth = 2\n\nclass Mixed(Block):\n    pass\n';
+  const models = pytorchModelGraph.listModels({ uri: 'm.py', grammar: 'python', text }, grammars);
+  assert.deepEqual(models.map((m) => [m.name, m.topLevel, m.source.line, m.endLine]), [['Block', true, 5, 12], ['Mixed', true, 17, 18]]);
+});
+
+test('a name that is no model of the file, or not an nn.Module, is a clear error', async () => {
+  const missing = (await extract(header + block, 'Nope')).result;
+  assert.deepEqual(missing, { error: 'no class Nope in model.py' });
+  const plain = (await extract(header + block + '\nclass Helper:\n    pass\n', 'Helper')).result;
+  assert.deepEqual(plain, { error: 'Helper is not an nn.Module subclass' });
+});
+
+test('a constructor that the file never calls with arguments: the error names them and the fix', async () => {
+  const { result } = await extract(header + block, 'Block');
+  assert.ok('error' in result);
+  assert.match(result.error, /Block is never built with concrete arguments: the constructor needs `c`/);
+  assert.match(result.error, /factory function/);
+});
+
+test('an input shape that is not whole positive numbers is refused', async () => {
+  const { result } = await extract(header + block + '\ndef make():\n    return Block(8)\n', 'Block', { inputShape: [2, -8, 4, 4] });
+  assert.ok('error' in result && /whole positive numbers/.test(result.error));
+});
+
+test('a syntax error elsewhere in the file does not stop the model', async () => {
+  const text = header + block + '\nclass Broken(nn.Module):\n    def forward(self, x:\n        return x +\n\ndef make():\n    return Block(8)\n# residual-lens: input=(2, 8, 16, 16)\n';
+  const { result } = await extract(text, 'Block', { inputShape: [2, 8, 16, 16] });
+  assert.ok(!('error' in result), 'error' in result ? result.error : '');
+  assert.equal(result.variants[0]!.graph.nodes.filter((n) => n.op.op === 'conv').length, 2);
+});
+
+test('half-typed forward: a clear refusal, not a guessed graph', async () => {
+  const text = header + `
+class Half(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        x = self.conv2(
+        return x + 
+`;
+  const { result, ms } = await extract(text, 'Half', { inputShape: [2, 3, 8, 8] });
+  assert.ok(ms < 2500);
+  if ('error' in result) assert.ok(result.error.length > 10);
+  else {
+    assert.equal(result.variants.filter((v) => v.role === 'model' && !result.prefixOnly).length, 0, 'no full graph from broken code');
+    assert.ok(result.unsupported.length > 0);
+    assert.ok(result.unsupported.every((u) => u.what && u.reason));
+  }
+});
+
+test('a layer the analyser does not know: the unsupported entry names it and its line', async () => {
+  const text = header + `from fancy import FancyConv
+
+class UsesFancy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = FancyConv(3, 16)
+        self.block = Block(16)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.block(self.stem(x))
+        return self.fc(x.mean((2, 3)))
+` + block.replace('class Block', 'class Block') + '\nmodel = UsesFancy()\n';
+  const { result } = await extract(text, 'UsesFancy', { inputShape: [2, 3, 16, 16] });
+  assert.ok(!('error' in result), 'error' in result ? result.error : '');
+  assert.equal(result.prefixOnly, undefined, 'nothing before the unknown stem to offer');
+  assert.equal(result.variants.length, 0);
+  assert.ok(result.unsupported.length > 0);
+  assert.match(`${result.unsupported[0]!.what}: ${result.unsupported[0]!.reason}`, /self\.stem\(x\)|stem/);
+});
+
+test('recursion: a module that contains itself ends within the budget with a message', async () => {
+  const text = header + `
+class Forever(nn.Module):
+    def __init__(self, n=3):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+        self.inner = Forever(n)
+
+    def forward(self, x):
+        return x + self.inner(self.conv(x))
+`;
+  const { result, ms } = await extract(text, 'Forever', { inputShape: [1, 3, 8, 8], budgetMs: 1500 });
+  assert.ok(ms < 4000, `${ms} ms`);
+  assert.ok('error' in result && /nests modules deeper than 24 calls/.test(result.error), JSON.stringify(result).slice(0, 200));
+});
+
+test('a forward that calls itself forever is cut off, with a message', async () => {
+  const text = header + `
+class SelfCall(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x):
+        return self.forward(self.conv(x))
+
+model = SelfCall()
+`;
+  const { result, ms } = await extract(text, 'SelfCall', { inputShape: [1, 3, 8, 8] });
+  assert.ok(ms < 4000, `${ms} ms`);
+  assert.ok('error' in result && /forward nests calls deeper than 24 levels/.test(result.error), JSON.stringify(result).slice(0, 200));
+});
+
+test('a huge loop of layers is bounded by the budget', async () => {
+  const text = header + `
+class Huge(nn.Module):
+    def __init__(self, depth=1000000):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(8, 8) for _ in range(depth)])
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = x + layer(x)
+        return x
+`;
+  const { result, ms } = await extract(text, 'Huge', { inputShape: [2, 8], budgetMs: 1000 });
+  assert.ok(ms < 3000, `${ms} ms`);
+  if ('error' in result) assert.ok(result.error.length > 0);
+  else assert.equal(result.variants.filter((v) => !result.prefixOnly).length === 0 || result.unsupported.length === 0, true);
+});
+
+test('a spent time budget is an error that says so', async () => {
+  const text = readFileSync(join(probeFixturesDir, 'resnet50_bottleneck.py'), 'utf8');
+  const { result, ms } = await extract(text, 'ResNet50', { budgetMs: 1 });
+  assert.ok(ms < 2000, `${ms} ms`);
+  assert.ok('error' in result && /time budget/.test(result.error), JSON.stringify(result).slice(0, 300));
+});
+
+test('the depth variants stop when the budget is spent, the model graph stays', async () => {
+  const text = readFileSync(join(probeFixturesDir, 'resnet20_option_a.py'), 'utf8');
+  const { result } = await extract(text, 'ResNet', { budgetMs: 20000 });
+  assert.ok(!('error' in result));
+  assert.deepEqual(result.variants.map((v) => v.role), ['model', 'shallower', 'deeper']);
+});
+
+test('the graph recorder is off for the shape check: its findings on the fixtures are unchanged by a probe run', async () => {
+  // Extracting and then checking the same text must not leave state behind.
+  const text = readFileSync(join(probeFixturesDir, 'resnet20_option_b.py'), 'utf8');
+  await extract(text, 'CifarResNet');
+  const { analyzeText } = await import('../../support/pytorchFixtures');
+  const result = analyzeText(await loadGrammars(), 'file:///work/model.py', text);
+  assert.deepEqual(result.findings, []);
+});
