@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeText, loadGrammars } from '../../support/pytorchFixtures';
+import { examplesDir } from '../../support/paths';
 import { probeFixturesDir } from './pytorchGraphFixtures';
 import { pytorchModelGraph } from '../../../src/core/modelGraph/pytorch';
 import type { ModelExtraction } from '../../../src/core/modelGraph/graph';
@@ -191,4 +192,14 @@ test('the graph recorder is off for the shape check: its findings on the fixture
   await extract(text, 'CifarResNet');
   const result = analyzeText(await loadGrammars(), 'file:///work/model.py', text);
   assert.deepEqual(result.findings, []);
+});
+
+test('a residual addition whose shapes disagree (a missing projection) is refused with both shapes, no prefix', async () => {
+  const text = readFileSync(join(examplesDir, 'pytorch', 'missing_projection.py'), 'utf8');
+  const { result } = await extract(text, 'SmallResNet');
+  assert.ok(!('error' in result), 'error' in result ? result.error : '');
+  assert.equal(result.variants.length, 0);
+  assert.equal(result.prefixOnly, undefined);
+  assert.equal(result.unsupported[0]!.what, 'out + x');
+  assert.match(result.unsupported[0]!.reason, /shapes \(2, 32, 16, 16\) and \(2, 16, 32, 32\) do not broadcast/);
 });

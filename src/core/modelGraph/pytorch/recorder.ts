@@ -601,6 +601,12 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
       // Constants with constants stay constants (mask arithmetic).
       if (ta.trace?.kind === 'constant' && tb.trace?.kind === 'constant') return this.withTrace(result, { kind: 'constant', what: 'other' });
       const kind = op === '+' ? 'add' : op === '-' ? 'sub' : op === '*' ? 'mul' : op === '/' ? 'div' : op === '@' ? 'matmul' : undefined;
+      const [sa, sb] = [concreteShape(ta), concreteShape(tb)];
+      if (sa && sb && kind !== 'matmul' && result.t === 'tensor' && (!result.cell.shape || result.cell.shape.some((d) => d === null))) {
+        // A bug in the model, not a gap in the recorder: no prefix is offered around it.
+        this.report(text, `the operands' shapes (${sa.join(', ')}) and (${sb.join(', ')}) do not broadcast (the shape check reports this line)`, source, undefined);
+        return this.lose(result);
+      }
       if (!kind) return this.fail(text, `the operator ${op} between tensors is not built`, source, [ta, tb], result);
       const inputs = this.inputsOf([ta, tb], text, source, kind !== 'matmul');
       if (!inputs) return this.lose(result);
