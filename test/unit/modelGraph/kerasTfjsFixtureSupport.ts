@@ -67,7 +67,8 @@ export function checkExpectation(extraction: ModelExtraction | { error: string }
   const f = expectation.fields;
   if (f.has('error')) {
     assert.ok('error' in extraction, `${where}: expected an error, got an extraction`);
-    assert.match(extraction.error, new RegExp(f.get('error')!.replace(/_/g, ' '), 'i'), where);
+    // `_` in the field stands for a space or an underscore.
+    assert.match(extraction.error, new RegExp(f.get('error')!.replace(/_/g, '[ _]'), 'i'), where);
     return;
   }
   assert.ok(!('error' in extraction), `${where}: ${'error' in extraction ? extraction.error : ''}`);
@@ -103,6 +104,9 @@ export function checkExpectation(extraction: ModelExtraction | { error: string }
   if (f.has('trainable')) assert.equal(counts.trainable, Number(f.get('trainable')), `${where}: trainable parameters`);
   if (f.has('non_trainable')) assert.equal(counts.nonTrainable, Number(f.get('non_trainable')), `${where}: non-trainable parameters`);
   if (f.has('output')) assert.deepEqual(output, numbers(f.get('output')), `${where}: output shape`);
+  // `inputs=tokens:1000,float`: each model input's kind (and a token input's vocabulary).
+  if (f.has('inputs')) assert.deepEqual(graph.inputs.map((i) => (i.kind === 'tokens' ? `tokens:${i.vocabulary}` : 'float')).join(','), f.get('inputs'), `${where}: inputs`);
+  if (f.has('input_shape')) assert.deepEqual(extraction.inputShape, numbers(f.get('input_shape')), `${where}: input shape`);
   if (f.has('plain_trainable') || f.has('plain_non_trainable')) {
     const twin = plainTwin(graph);
     assert.deepEqual(twin.undecidedAdds, [], `${where}: every residual add has a skip operand`);
@@ -116,7 +120,7 @@ export function checkExpectation(extraction: ModelExtraction | { error: string }
   } else {
     assert.equal(extraction.depthParameter, undefined, `${where}: no depth parameter`);
   }
-  const variants = (f.get('variants') ?? '').split(',').filter(Boolean);
+  const variants = (f.get('variants') ?? '').split(';').filter(Boolean);
   assert.deepEqual(extraction.variants.filter((v) => v.role !== 'model').map((v) => `${v.role}:${v.label.slice(expectation.model.length + 1).replace(/ /g, '_')}`), variants, `${where}: variants`);
   for (const variant of extraction.variants) {
     checkWellFormed(variant.graph, lines, `${where} ${variant.role}`);

@@ -2,11 +2,11 @@
 // renumbered in order, with concrete shapes (the symbolic batch becomes a placeholder:
 // the probe sets its own batch size), the skip operand of every residual addition, and
 // the operations the probe cannot build; the buildable prefix when those are at the end.
-import { formatDim, isConcrete, symbol } from '../../shapes/dim';
+import { isConcrete, symbol } from '../../shapes/dim';
 import type { ShapeDim } from '../../shapes/shape';
 import type { Span } from '../../keras/syntax';
 import type { Value } from '../../keras/values';
-import type { GraphNode, GraphOp, GraphSource, ModelGraph, UnsupportedOperation } from '../graph';
+import { type GraphNode, type GraphOp, type GraphSource, type ModelGraph, type UnsupportedOperation, isWeightedOp } from '../graph';
 import type { DraftNode, LayersGraphRecorder } from './recorder';
 
 export interface FinishedGraph {
@@ -71,7 +71,7 @@ export function finishGraph(recorder: LayersGraphRecorder, model: { inputs: Valu
   });
   let prefixOnly = false;
   if (unsupportedIds.length > 0) {
-    const prefixEnd = buildablePrefixEnd(drafts, unsupportedIds);
+    const prefixEnd = buildablePrefixEnd(drafts, unsupportedIds, live);
     if (prefixEnd === undefined) return { unsupported };
     outputId = prefixEnd;
     live = ancestors(drafts, [outputId, ...declaredInputs.filter((id) => ancestors(drafts, [prefixEnd]).has(id))]);
@@ -105,7 +105,8 @@ export function finishGraph(recorder: LayersGraphRecorder, model: { inputs: Valu
   if (symbolic.size > 0) {
     const first = inputIds[0] !== undefined ? order[inputIds[0]] : undefined;
     const shape = first !== undefined ? drafts[first]!.tensor?.cell.shape : undefined;
-    return { unsupported, needsInputShape: shape ? shape.map((d, axis) => (axis === 0 ? 'N' : d === null ? '?' : formatDim(d))) : ['N', '...'] };
+    const tokens = first !== undefined && drafts.some((d) => d.inputs.includes(first) && d.op?.op === 'embedding');
+    return { unsupported, needsInputShape: shape ? inputAxisNames(shape, tokens) : ['N', '...'] };
   }
   for (const node of nodes) {
     if (node.op.op === 'add' && node.op.residual) {
@@ -125,6 +126,13 @@ export function finishGraph(recorder: LayersGraphRecorder, model: { inputs: Valu
   };
   const inputShape = inputIds[0] !== undefined ? nodes[inputIds[0]]!.shape : undefined;
   return { graph, unsupported, ...(prefixOnly ? { prefixOnly } : {}), ...(inputShape ? { inputShape } : {}) };
+}
+
+/** What the user is asked for: the sizes the file gives, the conventional name of the others (`N, H, W, 3`). */
+function inputAxisNames(shape: ShapeDim[], tokens: boolean): string[] {
+  const rank = shape.length;
+  const names = rank === 2 ? ['N', tokens ? 'T' : 'D'] : ['N', ...(rank === 3 ? ['L'] : rank === 4 ? ['H', 'W'] : rank === 5 ? ['D', 'H', 'W'] : Array.from({ length: rank - 2 }, (_, i) => `d${i + 1}`)), 'C'];
+  return shape.map((d, axis) => (axis > 0 && d !== null && isConcrete(d) ? String(d) : names[axis] ?? '?'));
 }
 
 function concreteDim(d: ShapeDim, axis: number): number | undefined {
@@ -148,12 +156,18 @@ function hasSymbol(op: GraphOp | undefined): boolean {
 
 /**
  * Where the buildable prefix ends: the input of the first unsupported operation, when every
- * other one comes after it and everything before it is buildable.
+ * other one comes after it, everything before it is buildable and nothing after it has weights.
  */
-function buildablePrefixEnd(drafts: DraftNode[], unsupportedIds: number[]): number | undefined {
+function buildablePrefixEnd(drafts: DraftNode[], unsupportedIds: number[], live: Set<number>): number | undefined {
   const first = drafts[unsupportedIds[0]!]!;
   if (first.inputs.length !== 1) return undefined;
   for (const id of unsupportedIds.slice(1)) if (!ancestors(drafts, [id]).has(first.id)) return undefined;
+  // Only an end without weights may be cut: a prefix that drops layers is another model.
+  for (const id of live) {
+    const draft = drafts[id]!;
+    const weighted = draft.op ? isWeightedOp(draft.op) : draft.weightedLayer === true;
+    if (id > first.id && weighted && ancestors(drafts, [id]).has(first.id)) return undefined;
+  }
   const end = first.inputs[0]!;
   const before = ancestors(drafts, [end]);
   if ([...before].some((id) => drafts[id]!.op === undefined)) return undefined;

@@ -20,6 +20,8 @@ export interface DraftNode {
   unsupported?: { what: string; reason: string };
   /** Unsupported only because an input was: not reported when that input is. */
   consequence?: boolean;
+  /** An unsupported application of a layer with weights (a prefix may not drop it). */
+  weightedLayer?: boolean;
   inputs: number[];
   /** The tensor whose shape the node has (read when the graph is finished: a helper's input learns its rank late). */
   tensor?: TensorValue;
@@ -191,12 +193,15 @@ export class LayersGraphRecorder implements GraphRecorder {
     if (!inputShape || !outputShape) {
       const id = this.unsupportedNode(record.name, 'its input shape could not be inferred', [inputNode], source, out);
       this.nodes[id]!.consequence = true;
+      this.nodes[id]!.weightedLayer = /Conv|Dense|Embedding|Attention/.test(layer.type);
       this.nodeOf.set(out, id);
       return;
     }
     const plan = planLayer(layer.type, record.args, inputShape, outputShape);
     if ('reason' in plan) {
-      this.nodeOf.set(out, this.unsupportedNode(`${this.text(layer.span)} (${record.name})`, plan.reason, [inputNode], source, out));
+      const id = this.unsupportedNode(`${this.text(layer.span)} (${record.name})`, plan.reason, [inputNode], source, out);
+      this.nodes[id]!.weightedLayer = /Conv|Dense|Embedding|Attention/.test(layer.type);
+      this.nodeOf.set(out, id);
       return;
     }
     let previous = inputNode;
