@@ -49,7 +49,8 @@ function checkAgainstRealModel(model: tf.LayersModel, graph: ModelGraph, where: 
     realWeighted += copies;
     real.push(`${nameStem(layer.name)} ${JSON.stringify((layer.outputShape as (number | null)[]).map((d) => d ?? 1))}`);
   }
-  const weighted = graph.nodes.filter((n) => isWeightedOp(n.op));
+  // A layer applied twice is one TF.js layer: its repeats share the first node's weights.
+  const weighted = graph.nodes.filter((n) => isWeightedOp(n.op) && n.sharesWeightsWith === undefined);
   assert.equal(weighted.length, realWeighted, `${where}: weighted layer count`);
   // A separable conv's depthwise half is a node of its own in the graph, not a TF.js layer.
   const ours = weighted.filter((n) => !n.name.endsWith('.depthwise')).map((n) => `${nameStem(n.name)} ${JSON.stringify(n.shape)}`);

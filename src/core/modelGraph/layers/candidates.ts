@@ -157,7 +157,8 @@ export function layersModelCandidates(program: Program, framework: Exclude<Graph
   let codeStart: Stmt | undefined;
   const visitModule = (stmts: Stmt[]): void => {
     for (const s of stmts) {
-      if (s.k === 'def' || s.k === 'class' || s.k === 'import' || (s.k === 'assign' && s.value.k === 'lambda')) {
+      const isRequire = s.k === 'assign' && s.value.k === 'call' && s.value.func.k === 'name' && s.value.func.name === 'require';
+      if (s.k === 'def' || s.k === 'class' || s.k === 'import' || isRequire || (s.k === 'assign' && s.value.k === 'lambda')) {
         codeStart = undefined;
         continue;
       }

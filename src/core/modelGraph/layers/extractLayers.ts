@@ -8,7 +8,7 @@ import type { Value } from '../../keras/values';
 import type { DepthParameter, GraphFramework, ModelExtraction, ModelGraph, ModelGraphVariant } from '../graph';
 import type { ModelExtractionRequest } from '../extract';
 import { type LayersModelCandidate, layersModelCandidates } from './candidates';
-import { type FinishedGraph, finishGraph } from './finishGraph';
+import { type FinishedGraph, finishGraph, sourceOf } from './finishGraph';
 import { type ArgumentBinding, LayersGraphRecorder } from './recorder';
 import { type DepthChoice, depthOverrides, depthScales, findDepthParameter } from './depth';
 
@@ -143,7 +143,16 @@ function runModel(
   if (session.incomplete) return { error: `${candidate.name}: the analysis ran out of time (budget) before the model was built` };
   if (!value) return { error: `${candidate.name}: the analyser could not follow the code that builds it` };
   const model = recorder.modelOf(value) ?? sequentialModel(session, recorder, value);
-  if (!model) return { error: `${candidate.name} does not give a model the analyser could follow` };
+  if (!model) {
+    // What stopped it is more use than "could not follow": the operations it could not build.
+    const causes = recorder.unsupportedCauses(builderDef);
+    if (causes.length === 0) return { error: `${candidate.name} does not give a model the analyser could follow` };
+    const unsupported = causes.map((node) => {
+      const source = sourceOf(candidate.source.uri, node.span);
+      return { what: node.unsupported!.what, reason: node.unsupported!.reason, ...(source ? { source } : {}) };
+    });
+    return { finished: { unsupported }, bindings: [] };
+  }
   if ('error' in model) return model;
   const finished = finishGraph(recorder, model, candidate.name, candidate.source.uri, log);
   return { finished, bindings: builderDef ? recorder.bindingsOfFirstCall(builderDef) : [], ...(builderDef ? { builderDef } : {}) };

@@ -64,7 +64,13 @@ export function finishGraph(recorder: LayersGraphRecorder, model: { inputs: Valu
   const unsupportedIds = [...live].filter((id) => drafts[id]!.op === undefined).sort((a, b) => a - b);
   // An operation that fails only because its input did is not news: report the causes.
   const causes = unsupportedIds.filter((id) => !drafts[id]!.consequence || !unsupportedIds.some((other) => other < id && ancestors(drafts, [id]).has(other)));
-  const unsupported = causes.map((id): UnsupportedOperation => {
+  const seen = new Set<string>();
+  const unsupported = causes.filter((id) => {
+    const key = `${drafts[id]!.unsupported!.what}@${drafts[id]!.span?.start ?? -1}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  }).map((id): UnsupportedOperation => {
     const node = drafts[id]!;
     const source = sourceOf(uri, node.span);
     return { what: node.unsupported!.what, reason: node.unsupported!.reason, ...(source ? { source } : {}) };

@@ -21,7 +21,13 @@ function withProgram<T>(document: SourceDocument, grammars: Grammars, toProgram:
   }
 }
 
+/** Like the shape checkers: a file that never says keras (or tf) builds no model of that API. */
+function mentionsFramework(framework: LayersFramework, text: string): boolean {
+  return framework === 'keras' ? /keras/.test(text) : /tfjs|\btf\./.test(text);
+}
+
 export function layersFrontEndList(framework: LayersFramework, document: SourceDocument, grammars: Grammars, toProgram: ToProgram): ModelCandidate[] {
+  if (!mentionsFramework(framework, document.text)) return [];
   try {
     return withProgram(document, grammars, toProgram, (program) => layersModelCandidates(program, framework, document.uri).map(({ kind: _kind, ...candidate }) => candidate));
   } catch {
@@ -30,6 +36,7 @@ export function layersFrontEndList(framework: LayersFramework, document: SourceD
 }
 
 export function layersFrontEndExtract(framework: LayersFramework, request: ModelExtractionRequest, grammars: Grammars, toProgram: ToProgram): ModelExtraction | { error: string } {
+  if (!mentionsFramework(framework, request.document.text)) return { error: `${request.modelName} is not a model this file builds (it does not use ${framework === 'keras' ? 'Keras' : 'TensorFlow.js'})` };
   try {
     return withProgram(request.document, grammars, toProgram, (program) => extractLayersModel(framework, program, request));
   } catch (err) {

@@ -69,7 +69,7 @@ export class LayersGraphRecorder implements GraphRecorder {
   private readonly layers = new WeakMap<BuiltinLayer, LayerRecord>();
   private readonly models = new WeakMap<object, ModelRecord>();
   readonly returns = new Map<FunctionDef, Value>();
-  private readonly firstCalls = new Map<FunctionDef, { start: number; end: number }>();
+  private readonly firstCalls = new Map<FunctionDef, { start: number; end: number; nodeStart: number; nodeEnd: number }>();
   private readonly nameCounters = new Map<string, number>();
   private readonly occurrences = new Map<string, number>();
 
@@ -149,7 +149,10 @@ export class LayersGraphRecorder implements GraphRecorder {
   private operandNode(value: Value | undefined, consumer: string, span: Span | undefined): number {
     const node = value ? this.nodeFor(value) : undefined;
     if (node !== undefined) return node;
-    return this.unsupportedNode(`the input of ${consumer}`, 'it comes from code the analyser could not follow', [], span);
+    // Usually the shadow of an operation already recorded as unsupported (a value the interpreter lost track of after it).
+    const id = this.unsupportedNode(`the input of ${consumer}`, 'it comes from code the analyser could not follow', [], span);
+    this.nodes[id]!.consequence = true;
+    return id;
   }
 
   private tensorOfValue(value: Value): TensorValue | undefined {
@@ -191,8 +194,10 @@ export class LayersGraphRecorder implements GraphRecorder {
     const outputShape = out.cell.shape;
     const first = record.firstNode;
     if (!inputShape || !outputShape) {
-      const id = this.unsupportedNode(record.name, 'its input shape could not be inferred', [inputNode], source, out);
-      this.nodes[id]!.consequence = true;
+      const id = inputShape
+        ? this.unsupportedNode(record.name, `it cannot take an input of shape ${formatLayersShape(inputShape, this.framework)}`, [inputNode], source, out)
+        : this.unsupportedNode(record.name, 'its input shape could not be inferred', [inputNode], source, out);
+      this.nodes[id]!.consequence = !inputShape;
       this.nodes[id]!.weightedLayer = /Conv|Dense|Embedding|Attention/.test(layer.type);
       this.nodeOf.set(out, id);
       return;
@@ -356,20 +361,38 @@ export class LayersGraphRecorder implements GraphRecorder {
   }
 
   functionEntered(def: FunctionDef): void {
-    if (!this.firstCalls.has(def)) this.firstCalls.set(def, { start: this.bindings.length, end: Number.POSITIVE_INFINITY });
+    if (!this.firstCalls.has(def)) this.firstCalls.set(def, { start: this.bindings.length, end: Number.POSITIVE_INFINITY, nodeStart: this.nodes.length, nodeEnd: Number.POSITIVE_INFINITY });
   }
 
   functionReturned(def: FunctionDef, result: Value): void {
     if (this.returns.has(def)) return;
     this.returns.set(def, result);
     const call = this.firstCalls.get(def);
-    if (call) call.end = this.bindings.length;
+    if (call) {
+      call.end = this.bindings.length;
+      call.nodeEnd = this.nodes.length;
+    }
   }
 
   /** The argument bindings made while the first call of `def` ran (its own included). */
   bindingsOfFirstCall(def: FunctionDef): ArgumentBinding[] {
     const call = this.firstCalls.get(def);
     return call ? this.bindings.slice(call.start, call.end) : [];
+  }
+
+  /** What could not be built while the first call of `def` ran (the whole run without one), causes only. */
+  unsupportedCauses(def: FunctionDef | undefined): DraftNode[] {
+    const call = def ? this.firstCalls.get(def) : undefined;
+    const during = this.nodes.filter((n, id) => n.op === undefined && (!call || (id >= call.nodeStart && id < call.nodeEnd)));
+    const causes = during.some((n) => !n.consequence) ? during.filter((n) => !n.consequence) : during;
+    // A helper called once per block repeats the same cause: once per line is enough.
+    const seen = new Set<string>();
+    return causes.filter((n) => {
+      const key = `${n.unsupported!.what}@${n.span?.start ?? -1}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
   }
 
   argument(def: FunctionDef, param: string, value: Value, call: Extract<Expr, { k: 'call' }> | undefined): Value {
