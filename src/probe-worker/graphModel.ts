@@ -88,6 +88,11 @@ const invert = (perm: number[]): number[] => {
 const normaliseAxis = (axis: number, rank: number): number => (axis < 0 ? axis + rank : axis);
 
 /** The logical axis of the channels: 1 for channels-first tensors of rank 3 or more, else the last. */
+/** A depthwise conv (one group per input channel) of 1 or 2 spatial axes runs as tf.depthwiseConv2d. */
+function isDepthwise(op: Extract<GraphOp, { op: 'conv' }>): boolean {
+  return op.groups > 1 && op.groups === op.inChannels && op.spatialDims <= 2;
+}
+
 function channelAxisOf(node: GraphNode, rank: number): number {
   return node.layout === 'channels-first' && rank >= 3 ? 1 : rank - 1;
 }
@@ -143,6 +148,11 @@ export function buildGraphModel(tf: TensorFlow, graph: ModelGraph, seed: number,
         const receptive = product(op.kernel);
         const size = receptive * perGroupIn * op.outChannels;
         const { kernel, bias } = initialise(op.init, random, size, receptive * perGroupIn, (receptive * op.outChannels) / op.groups, op.outChannels);
+        if (isDepthwise(op)) {
+          // One [k..., channels, multiplier] kernel for tf.depthwiseConv2d.
+          const depthwise = variable(node, 'depthwise', kernel, [...op.kernel, op.inChannels, op.outChannels / op.inChannels]);
+          return { kernels: [depthwise], tensors: { depthwise, ...(op.bias ? { bias: variable(node, 'bias', bias, [op.outChannels]) } : {}) } };
+        }
         // One kernel per group, [k..., in/groups, out/groups]: groups run as separate convs.
         const perGroupOut = op.outChannels / op.groups;
         const kernels: tfc.Variable[] = [];
@@ -303,7 +313,7 @@ export function buildGraphModel(tf: TensorFlow, graph: ModelGraph, seed: number,
       case 'leaky_relu':
         return tf.leakyRelu(x, op.alpha ?? 0.01);
       case 'elu':
-        return (op.alpha ?? 1) === 1 ? tf.elu(x) : tf.where(tf.greater(x, 0), x, tf.mul(op.alpha!, tf.sub(tf.exp(x), 1)));
+        return (op.alpha ?? 1) === 1 ? tf.elu(x) : tf.add(tf.relu(x), tf.mul(op.alpha!, tf.sub(tf.exp(tf.minimum(x, 0)), 1)));
       case 'gelu':
         return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
       case 'gelu_tanh':
@@ -372,6 +382,15 @@ export function buildGraphModel(tf: TensorFlow, graph: ModelGraph, seed: number,
     const stride = op.spatialDims === 1 ? [1, op.stride[0]!] : op.stride;
     const dilation = op.spatialDims === 1 ? [1, op.dilation[0]!] : op.dilation;
     const dilated = dilation.some((d) => d !== 1);
+    if (isDepthwise(op)) {
+      let k: tfc.Tensor = w.tensors['depthwise']!;
+      if (op.spatialDims === 1) k = tf.expandDims(k, 0);
+      if (dilated) k = dilateKernel(k, dilation);
+      let y = depthwiseConv(x as tfc.Tensor4D, k as tfc.Tensor4D, stride as [number, number], padding);
+      if (op.spatialDims === 1) y = tf.squeeze(y, [1]);
+      if (w.tensors['bias']) y = tf.add(y, w.tensors['bias']);
+      return { t: y, perm: v.perm };
+    }
     const groupInputs = op.groups === 1 ? [x] : tf.split(x, op.groups, x.rank - 1);
     const outputs = groupInputs.map((gx, g) => {
       let k: tfc.Tensor = w.tensors[`kernel${g}`]!;
@@ -384,6 +403,59 @@ export function buildGraphModel(tf: TensorFlow, graph: ModelGraph, seed: number,
     if (op.spatialDims === 1) y = tf.squeeze(y, [1]);
     if (w.tensors['bias']) y = tf.add(y, w.tensors['bias']);
     return { t: y, perm: v.perm };
+  };
+
+  /**
+   * Depthwise conv: the wasm backend has the forward kernel but neither gradient, so both
+   * are computed here over the typed arrays (x NHWC, filter [kh, kw, C, multiplier]).
+   */
+  const depthwiseConv = (x: tfc.Tensor4D, filter: tfc.Tensor4D, stride: [number, number], padding: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]]): tfc.Tensor4D => {
+    const info = tf.backend_util.computeConv2DInfo(x.shape, filter.shape, stride, 1, padding, undefined, true);
+    const run = tf.customGrad(((input: tfc.Tensor4D, kernel: tfc.Tensor4D, save: (tensors: tfc.Tensor[]) => void) => {
+      save([input, kernel]);
+      return {
+        value: tf.depthwiseConv2d(input, kernel, stride, padding),
+        gradFunc: (dy: tfc.Tensor | tfc.Tensor[], saved: tfc.Tensor[]) => {
+          const g = (Array.isArray(dy) ? dy[0]! : dy).dataSync() as Float32Array;
+          const xs = saved[0]!.dataSync() as Float32Array;
+          const ws = saved[1]!.dataSync() as Float32Array;
+          const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+          const multiplier = info.outChannels / inChannels;
+          const top = info.padInfo.top;
+          const left = info.padInfo.left;
+          const dx = new Float32Array(xs.length);
+          const dw = new Float32Array(ws.length);
+          for (let b = 0; b < batchSize; b++)
+            for (let oh = 0; oh < outHeight; oh++)
+              for (let ow = 0; ow < outWidth; ow++) {
+                const outBase = ((b * outHeight + oh) * outWidth + ow) * info.outChannels;
+                for (let kh = 0; kh < filterHeight; kh++) {
+                  const ih = oh * strideHeight - top + kh;
+                  if (ih < 0 || ih >= inHeight) continue;
+                  for (let kw = 0; kw < filterWidth; kw++) {
+                    const iw = ow * strideWidth - left + kw;
+                    if (iw < 0 || iw >= inWidth) continue;
+                    const inBase = ((b * inHeight + ih) * inWidth + iw) * inChannels;
+                    const filterBase = (kh * filterWidth + kw) * inChannels * multiplier;
+                    for (let c = 0; c < inChannels; c++) {
+                      const xv = xs[inBase + c]!;
+                      let sum = 0;
+                      for (let m = 0; m < multiplier; m++) {
+                        const o = c * multiplier + m;
+                        const gv = g[outBase + o]!;
+                        sum += gv * ws[filterBase + o]!;
+                        dw[filterBase + o]! += gv * xv;
+                      }
+                      dx[inBase + c]! += sum;
+                    }
+                  }
+                }
+              }
+          return [tf.tensor(dx, saved[0]!.shape), tf.tensor(dw, saved[1]!.shape)];
+        },
+      };
+    }) as unknown as Parameters<TensorFlow['customGrad']>[0]);
+    return run(x, filter) as tfc.Tensor4D;
   };
 
   /** Pooling windows as PyTorch computes them: padding, ceil mode, the average's divisor. */

@@ -58,14 +58,6 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, wha
   }
 }
 
-/** A one-op PyTorch graph over a 4-D input (plus the op's own output shape). */
-function singleOp(op: GraphOp, inputShape: number[], outputShape: number[], framework: 'pytorch' | 'keras' = 'pytorch'): ModelGraph {
-  const g = new GraphBuilder(framework);
-  const input = g.add('x', { op: 'input' }, [], inputShape);
-  const out = g.add('op', op, [input], outputShape);
-  return g.graph('Op', out, [{ node: input, kind: 'float' }]);
-}
-
 /** Runs a graph on a batch given in the graph's own (logical) layout, fed as the model asks (inputLayouts). */
 async function run(graph: ModelGraph, x: Nd): Promise<{ output: Float32Array; model: GraphModel; tf: typeof tfc }> {
   const { tf } = await backendReady;
@@ -108,12 +100,18 @@ function referenceConv(x: Nd, w: Nd, bias: number[] | undefined, stride: number[
   return y;
 }
 
-/** The built conv's weight as PyTorch's [O, C/g, KH, KW] (TF.js keeps one [KH, KW, C/g, O/g] kernel per group). */
-function torchWeight(model: GraphModel, groups: number, o: number, cg: number, kh: number, kw: number): Nd {
+/** A conv's kernel values (or their gradients, by variable name) as PyTorch's [O, C/g, KH, KW]: TF.js keeps one [KH, KW, C/g, O/g] kernel per group, or one [KH, KW, C, multiplier] for a depthwise conv. */
+function torchLayout(model: GraphModel, valuesOf: (name: string) => ArrayLike<number>, groups: number, o: number, cg: number, kh: number, kw: number): Nd {
   const w = Nd.zeros([o, cg, kh, kw]);
+  const depthwise = model.variables.find((v) => v.name.endsWith('.1.depthwise'));
+  if (depthwise) {
+    const values = valuesOf(depthwise.name);
+    for (let a = 0; a < kh; a++) for (let d = 0; d < kw; d++) for (let oc = 0; oc < o; oc++) w.data[w.index([oc, 0, a, d])] = values[(a * kw + d) * o + oc]!;
+    return w;
+  }
   const perGroupOut = o / groups;
   for (let g = 0; g < groups; g++) {
-    const kernel = model.variables.find((v) => v.name.endsWith(`.1.kernel${g}`))!.dataSync();
+    const kernel = valuesOf(model.variables.find((v) => v.name.endsWith(`.1.kernel${g}`))!.name);
     for (let a = 0; a < kh; a++)
       for (let d = 0; d < kw; d++)
         for (let ic = 0; ic < cg; ic++)
@@ -122,71 +120,86 @@ function torchWeight(model: GraphModel, groups: number, o: number, cg: number, k
   return w;
 }
 
-test('conv2d (stride 2, padding 1, dilation 2, 2 groups, bias) matches PyTorch, forward and both gradients', async () => {
-  const [n, c, h, w, o, k] = [2, 4, 9, 9, 6, 3];
-  const stride = [2, 2];
-  const pad = [1, 2];
-  const dilation = [2, 1];
-  const groups = 2;
-  const oh = Math.floor((h + 2 * pad[0]! - dilation[0]! * (k - 1) - 1) / stride[0]!) + 1;
-  const ow = Math.floor((w + 2 * pad[1]! - dilation[1]! * (k - 1) - 1) / stride[1]!) + 1;
-  const graph = singleOp(
-    { op: 'conv', spatialDims: 2, inChannels: c, outChannels: o, kernel: [k, k], stride, padding: pad, dilation, groups, bias: true, init: 'torch-default' },
-    [1, c, h, w],
-    [1, o, oh, ow],
-  );
-  // flatten so that the compared output is in PyTorch's NCHW order
-  const g = new GraphBuilder('pytorch');
-  g.nodes.push(...graph.nodes);
-  const flat = g.add('flatten', { op: 'flatten', startDim: 1, endDim: -1 }, [1], [1, o * oh * ow]);
-  const flatGraph = g.graph('Conv', flat, graph.inputs);
-  const x = randomNd([n, c, h, w], 3);
-  const { output, model, tf } = await run(flatGraph, x);
-  const weight = torchWeight(model, groups, o, c / groups, k, k);
-  const bias = Array.from(model.variables.find((v) => v.name.endsWith('.1.bias'))!.dataSync());
-  const expected = referenceConv(x, weight, bias, stride, pad, dilation, groups);
-  assertClose(output, expected.data, 'conv forward');
+interface ConvCase {
+  what: string;
+  c: number;
+  o: number;
+  groups: number;
+  stride: number[];
+  pad: number[];
+  dilation: number[];
+  /** 1: a Conv1d over [N, C, L] (checked as H = 1). */
+  spatialDims?: 1 | 2;
+}
 
-  // d/dx and d/dw of sum(y * r) for a fixed random r: the reference by the same loops.
-  const r = randomNd([n, o, oh, ow], 5);
-  const rFlat = tf.tensor(Float32Array.from(r.data), [n, o * oh * ow]);
-  const xt = tf.tensor(toChannelsLast(x), [n, h, w, c]);
-  const kernels = model.variables.filter((v) => /\.1\.kernel\d$/.test(v.name));
-  const { grads } = tf.variableGrads(() => tf.sum(tf.mul(model.forward([xt]), rFlat)) as tfc.Scalar, kernels);
-  const dx = tf.grad((input: tfc.Tensor) => tf.sum(tf.mul(model.forward([input]), rFlat)))(xt);
-  const expectedDx = Nd.zeros([n, c, h, w]);
-  const expectedDw = Nd.zeros([o, c / groups, k, k]);
-  const cg = c / groups;
-  for (let b = 0; b < n; b++)
-    for (let oc = 0; oc < o; oc++)
-      for (let i = 0; i < oh; i++)
-        for (let j = 0; j < ow; j++) {
-          const gr = r.at(b, oc, i, j);
-          const gIndex = Math.floor(oc / (o / groups));
-          for (let ic = 0; ic < cg; ic++)
-            for (let a = 0; a < k; a++)
-              for (let d = 0; d < k; d++) {
-                const yy = i * stride[0]! - pad[0]! + a * dilation[0]!;
-                const xx = j * stride[1]! - pad[1]! + d * dilation[1]!;
-                if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
-                expectedDx.data[expectedDx.index([b, gIndex * cg + ic, yy, xx])]! += gr * weight.at(oc, ic, a, d);
-                expectedDw.data[expectedDw.index([oc, ic, a, d])]! += gr * x.at(b, gIndex * cg + ic, yy, xx);
-              }
-        }
-  assertClose(dx.dataSync(), toChannelsLast(expectedDx), 'conv input gradient');
-  const builtDw = Nd.zeros([o, cg, k, k]);
-  kernels.forEach((kernel, gIndex) => {
-    const values = grads[kernel.name]!.dataSync();
-    const perGroupOut = o / groups;
-    for (let a = 0; a < k; a++)
-      for (let d = 0; d < k; d++)
-        for (let ic = 0; ic < cg; ic++)
-          for (let oo = 0; oo < perGroupOut; oo++) builtDw.data[builtDw.index([gIndex * perGroupOut + oo, ic, a, d])] = values[((a * k + d) * cg + ic) * perGroupOut + oo]!;
+for (const conv of [
+  { what: 'conv2d (stride 2, padding 1/2, dilation 2/1, 2 groups, bias)', c: 4, o: 6, groups: 2, stride: [2, 2], pad: [1, 2], dilation: [2, 1] },
+  { what: 'depthwise conv2d (multiplier 2, stride 2, padding 1)', c: 4, o: 8, groups: 4, stride: [2, 2], pad: [1, 1], dilation: [1, 1] },
+  { what: 'conv1d (stride 2, padding 1, dilation 2)', c: 3, o: 5, groups: 1, stride: [1, 2], pad: [0, 1], dilation: [1, 2], spatialDims: 1 },
+] satisfies ConvCase[]) {
+  test(`${conv.what} matches PyTorch, forward and both gradients`, async () => {
+    const { c, o, groups, stride, pad, dilation } = conv;
+    const oneD = 'spatialDims' in conv && conv.spatialDims === 1;
+    const [n, h, w] = [2, oneD ? 1 : 9, 9];
+    const [kh, kw] = [oneD ? 1 : 3, 3];
+    const oh = Math.floor((h + 2 * pad[0]! - dilation[0]! * (kh - 1) - 1) / stride[0]!) + 1;
+    const ow = Math.floor((w + 2 * pad[1]! - dilation[1]! * (kw - 1) - 1) / stride[1]!) + 1;
+    const g = new GraphBuilder('pytorch');
+    const pick = (values: number[]): number[] => (oneD ? [values[1]!] : values);
+    const input = g.add('x', { op: 'input' }, [], oneD ? [1, c, w] : [1, c, h, w]);
+    const node = g.add(
+      'conv',
+      { op: 'conv', spatialDims: oneD ? 1 : 2, inChannels: c, outChannels: o, kernel: oneD ? [kw] : [kh, kw], stride: pick(stride), padding: pick(pad), dilation: pick(dilation), groups, bias: true, init: 'torch-default' },
+      [input],
+      oneD ? [1, o, ow] : [1, o, oh, ow],
+    );
+    const flat = g.add('flatten', { op: 'flatten', startDim: 1, endDim: -1 }, [node], [1, o * oh * ow]);
+    const graph = g.graph('Conv', flat, [{ node: input, kind: 'float' }]);
+    const x = randomNd([n, c, h, w], 3);
+    const { tf } = await backendReady;
+    const model = buildGraphModel(tf, graph, 7, 'conv');
+    const layout = model.inputLayouts[0]!.shape;
+    assert.equal(layout[layout.length - 1], c, 'the conv input arrives channels-last');
+    const xt = tf.tensor(toChannelsLast(x), [n, ...layout]);
+    const y = model.forward([xt]);
+    const output = y.dataSync();
+    const cg = c / groups;
+    const weight = torchLayout(model, (name) => model.variables.find((v) => v.name === name)!.dataSync(), groups, o, cg, kh, kw);
+    const bias = Array.from(model.variables.find((v) => v.name.endsWith('.1.bias'))!.dataSync());
+    const expected = referenceConv(x, weight, bias, stride, pad, dilation, groups);
+    assertClose(output, expected.data, `${conv.what} forward`);
+
+    // d/dx and d/dw of sum(y * r) for a fixed random r: the reference by the same loops.
+    const r = randomNd([n, o, oh, ow], 5);
+    const rFlat = tf.tensor(Float32Array.from(r.data), [n, o * oh * ow]);
+    const kernels = model.variables.filter((v) => /\.1\.(kernel\d+|depthwise)$/.test(v.name));
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(model.forward([xt]), rFlat)) as tfc.Scalar, kernels);
+    const dx = tf.grad((inputTensor: tfc.Tensor) => tf.sum(tf.mul(model.forward([inputTensor]), rFlat)))(xt);
+    const expectedDx = Nd.zeros([n, c, h, w]);
+    const expectedDw = Nd.zeros([o, cg, kh, kw]);
+    for (let b = 0; b < n; b++)
+      for (let oc = 0; oc < o; oc++)
+        for (let i = 0; i < oh; i++)
+          for (let j = 0; j < ow; j++) {
+            const gr = r.at(b, oc, i, j);
+            const gIndex = Math.floor(oc / (o / groups));
+            for (let ic = 0; ic < cg; ic++)
+              for (let a = 0; a < kh; a++)
+                for (let d = 0; d < kw; d++) {
+                  const yy = i * stride[0]! - pad[0]! + a * dilation[0]!;
+                  const xx = j * stride[1]! - pad[1]! + d * dilation[1]!;
+                  if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
+                  expectedDx.data[expectedDx.index([b, gIndex * cg + ic, yy, xx])]! += gr * weight.at(oc, ic, a, d);
+                  expectedDw.data[expectedDw.index([oc, ic, a, d])]! += gr * x.at(b, gIndex * cg + ic, yy, xx);
+                }
+          }
+    assertClose(dx.dataSync(), toChannelsLast(expectedDx), `${conv.what} input gradient`);
+    const builtDw = torchLayout(model, (name) => grads[name]!.dataSync(), groups, o, cg, kh, kw);
+    assertClose(builtDw.data, expectedDw.data, `${conv.what} weight gradient`, 1e-3);
+    tf.dispose([y, value, rFlat, xt, dx, ...Object.values(grads)]);
+    model.dispose();
   });
-  assertClose(builtDw.data, expectedDw.data, 'conv weight gradient', 1e-3);
-  tf.dispose([rFlat, xt, dx, ...Object.values(grads)]);
-  model.dispose();
-});
+}
 
 /** PyTorch max/avg pool 2d with padding, ceil mode and count_include_pad. */
 function referencePool(x: Nd, kind: 'max' | 'avg', k: number, s: number, p: number, ceilMode: boolean, countIncludePad: boolean): Nd {
@@ -458,3 +471,74 @@ for (const [style, framework, keyDim, valueDim] of [
     assertClose(actual, expected, 'attention', 1e-3);
   });
 }
+
+test('every activation, BatchNorm1d over [N, C] and [N, C, L], LayerNorm over two axes and a 3-D conv and pool build with finite outputs and the right sizes', async () => {
+  const { tf } = await backendReady;
+  const g = new GraphBuilder('pytorch');
+  const input = g.add('x', { op: 'input' }, [], [1, 2, 4, 4, 4]);
+  let x = g.add('conv3d', { op: 'conv', spatialDims: 3, inChannels: 2, outChannels: 4, kernel: [3, 3, 3], stride: [1, 2, 2], padding: [1, 1, 1], dilation: [1, 1, 1], groups: 1, bias: true, init: 'torch-default' }, [input], [1, 4, 4, 2, 2]);
+  x = g.add('pool3d', { op: 'pool', kind: 'max', spatialDims: 3, kernel: [2, 2, 2], stride: [2, 2, 2], padding: [0, 0, 0], ceilMode: false, countIncludePad: true }, [x], [1, 4, 2, 1, 1]);
+  x = g.add('seq', { op: 'reshape' }, [x], [1, 4, 2]);
+  x = g.add('bn1d', { op: 'batchnorm', channels: 4, affine: true, epsilon: 1e-5 }, [x], [1, 4, 2]);
+  x = g.add('ln', { op: 'layernorm', normalizedShape: [4, 2], affine: true, bias: false, epsilon: 1e-5 }, [x], [1, 4, 2]);
+  x = g.add('flat', { op: 'flatten', startDim: 1, endDim: -1 }, [x], [1, 8]);
+  for (const fn of ['relu', 'relu6', 'leaky_relu', 'elu', 'gelu', 'gelu_tanh', 'silu', 'sigmoid', 'tanh', 'hardswish', 'hardsigmoid', 'softplus', 'mish', 'softmax'] as const) {
+    x = g.add(fn, { op: 'activation', fn, ...(fn === 'elu' ? { alpha: 0.5 } : {}) }, [x], [1, 8]);
+    x = g.add(`${fn}.scale`, { op: 'scale', factor: 3, offset: -0.2 }, [x], [1, 8]);
+  }
+  x = g.add('fc', { op: 'linear', inFeatures: 8, outFeatures: 3, bias: true, init: 'glorot-uniform' }, [x], [1, 3]);
+  x = g.add('bn_fc', { op: 'batchnorm', channels: 3, affine: false, epsilon: 1e-5 }, [x], [1, 3]);
+  const graph = g.graph('Mixed', x, [{ node: input, kind: 'float' }]);
+  const model = buildGraphModel(tf, graph, 1, 'mixed');
+  const xt = tf.randomNormal([3, ...model.inputLayouts[0]!.shape], 0, 1, 'float32', 1);
+  const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(model.forward([xt]))) as tfc.Scalar, model.variables);
+  assert.ok(Number.isFinite(value.dataSync()[0]!));
+  for (const grad of Object.values(grads)) assert.ok(Array.from(grad.dataSync()).every(Number.isFinite));
+  // conv3d 2*4*27 + 4, BatchNorm1d 2*4, LayerNorm([4, 2]) without bias 8, fc 8*3 + 3; the last BatchNorm has no affine
+  assert.equal(model.params, 2 * 4 * 27 + 4 + 8 + 8 + 27);
+  assert.equal(model.variables.reduce((sum, v) => sum + v.size, 0), model.params);
+  tf.dispose([xt, value, ...Object.values(grads)]);
+  model.dispose();
+});
+
+test('a layer called twice shares one set of weights: one chart layer, gradients from both calls', async () => {
+  const { tf } = await backendReady;
+  const g = new GraphBuilder('pytorch');
+  const input = g.add('x', { op: 'input' }, [], [1, 6]);
+  const first = g.add('block', { op: 'linear', inFeatures: 6, outFeatures: 6, bias: true, init: 'torch-default' }, [input], [1, 6]);
+  const act = g.add('act', { op: 'activation', fn: 'tanh' }, [first], [1, 6]);
+  const second = g.add('block', { op: 'linear', inFeatures: 6, outFeatures: 6, bias: true, init: 'torch-default' }, [act], [1, 6], { sharesWeightsWith: first });
+  const head = g.add('head', { op: 'linear', inFeatures: 6, outFeatures: 2, bias: false, init: 'torch-default' }, [second], [1, 2]);
+  const graph = g.graph('Shared', head, [{ node: input, kind: 'float' }]);
+  const model = buildGraphModel(tf, graph, 1, 'shared');
+  assert.deepEqual(model.layers.map((l) => l.name), ['block', 'head']);
+  assert.equal(model.params, 6 * 6 + 6 + 12);
+  assert.equal(model.variables.reduce((sum, v) => sum + v.size, 0), model.params);
+  // the shared kernel's gradient is the sum over both calls: compare with a copy used once per call
+  const xt = tf.randomNormal([4, 6], 0, 1, 'float32', 2);
+  const kernel = model.layerWeights[0]![0]!;
+  const { grads } = tf.variableGrads(() => tf.sum(model.forward([xt])) as tfc.Scalar, [kernel]);
+  const w = tf.clone(kernel);
+  const b = tf.clone(model.variables.find((v) => v.name.endsWith('.1.bias'))!);
+  const h = tf.clone(model.layerWeights[1]![0]!);
+  const [g1, g2] = tf.grads((w1: tfc.Tensor, w2: tfc.Tensor) => tf.sum(tf.matMul(tf.add(tf.matMul(tf.tanh(tf.add(tf.matMul(xt, w1 as tfc.Tensor2D), b)), w2 as tfc.Tensor2D), b), h as tfc.Tensor2D)))([w, tf.clone(w)]);
+  assertClose(grads[kernel.name]!.dataSync(), tf.add(g1!, g2!).dataSync(), 'shared gradient');
+  model.dispose();
+});
+
+test('what the builder cannot build is refused with the node and the reason', async () => {
+  const { tf } = await backendReady;
+  const g = new GraphBuilder('pytorch');
+  const input = g.add('x', { op: 'input' }, [], [2, 3, 4, 4]);
+  const sliced = g.add('first_sample', { op: 'slice', ranges: [{ start: 0, stop: 1, step: 1 }] }, [input], [1, 3, 4, 4]);
+  const flat = g.add('flatten', { op: 'flatten', startDim: 1, endDim: -1 }, [sliced], [1, 48]);
+  const model = buildGraphModel(tf, g.graph('BatchSlice', flat, [{ node: input, kind: 'float' }]), 1, 'refuse');
+  const xt = tf.zeros([2, ...model.inputLayouts[0]!.shape]);
+  assert.throws(() => model.forward([xt]), /first_sample \(slice\): slicing the batch axis is not built/);
+  model.dispose();
+  xt.dispose();
+  const bad = new GraphBuilder('pytorch');
+  const x = bad.add('x', { op: 'input' }, [], [1, 6]);
+  const conv = bad.add('conv', { op: 'conv', spatialDims: 2, inChannels: 6, outChannels: 4, kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 4, bias: false, init: 'torch-default' }, [x], [1, 4, 1, 1]);
+  assert.throws(() => buildGraphModel(tf, bad.graph('Groups', conv, [{ node: x, kind: 'float' }]), 1, 'groups'), /conv \(conv\): 6 in and 4 out channels do not split into 4 groups/);
+});
