@@ -612,8 +612,10 @@ export function buildGraphModel(tf: TensorFlow, graph: ModelGraph, seed: number,
   };
 
   const embedding = (node: GraphNode, op: Extract<GraphOp, { op: 'embedding' }>, input: Value, w: NodeWeights): Value => {
-    const ids = logical(input).t;
-    if (ids.dtype !== 'int32') fail(node, 'reads token ids, but its input is not a token input of the model');
+    const tokens = logical(input).t;
+    if (tokens.dtype !== 'int32') fail(node, 'reads token ids, but its input is not a token input of the model');
+    // Position embeddings look up 0..T-1, T the token sequence's length.
+    const ids = op.positions ? tf.range(0, tokens.shape[1] ?? 0, 1, 'int32') : tokens;
     const table = w.tensors['table'] as tfc.Variable;
     const flatIds = tf.reshape(ids, [-1]);
     // Read now: the ids tensor is gone by the time the gradient runs.

@@ -60,9 +60,9 @@ export type GraphOp =
       features: number;
       init: GraphInit;
       /**
-       * Learned position embeddings (`self.wpe(torch.arange(T))`): the node has no inputs and
-       * looks up ids 0..T-1, T the node's first axis; its shape is (T, features), broadcast
-       * over the batch where it is added.
+       * Learned position embeddings (`self.wpe(torch.arange(T))`): the input is the model's
+       * token ids (N, T), which only give T; the ids looked up are 0..T-1. The node's shape
+       * is (T, features), broadcast over the batch where it is added.
        */
       positions?: boolean;
     }

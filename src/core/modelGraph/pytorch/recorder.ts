@@ -115,7 +115,8 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
   start(root: InstanceValue, input: TensorValue): TensorValue {
     this.nameModules(root, '', 0);
     this.recording = true;
-    const id = this.push({ name: 'input', op: { op: 'input' }, inputs: [], pendingShape: null, layout: 'channels-first' });
+    const shape = input.cell.lazy ? null : input.cell.shape;
+    const id = this.push({ name: 'input', op: { op: 'input' }, inputs: [], pendingShape: shape ? [...shape] : null, layout: 'channels-first' });
     this.inputCell = input;
     return { ...input, trace: { kind: 'node', node: id } };
   }
@@ -286,8 +287,11 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
     }
     // nn.Embedding over torch.arange(T): learned position embeddings.
     if (input.trace?.kind === 'constant' && input.trace.what === 'positions' && 'op' in mapped && mapped.op === 'embedding') {
+      // The positions run along the token sequence: the model's (N, T) input gives T.
+      const tokens = this.nodes[0]?.pendingShape;
+      if (tokens?.length !== 2 || tokens[1] !== input.trace.length) return this.fail(what, 'only position embeddings over the token sequence of the model input are built', callSource, [], result);
       const name = path || this.opName('embedding');
-      return this.emit({ ...mapped, positions: true }, [], result, name, this.definitionOf(module) ?? callSource, 'channels-last', module);
+      return this.emit({ ...mapped, positions: true }, [0], result, name, this.definitionOf(module) ?? callSource, 'channels-last', module);
     }
     if ('unsupported' in mapped) return this.fail(what, mapped.unsupported, this.definitionOf(module) ?? callSource, [input], result);
     const operands = mapped.op === 'attention' ? attentionOperands(args) : [input];
@@ -743,7 +747,10 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
     while (queue.length) {
       const n = queue.shift()!;
       const d = dist.get(n)!;
-      for (const i of this.nodes[n]!.inputs) {
+      const node = this.nodes[n]!;
+      // Position embeddings read only the token sequence's length, not its values.
+      if (node.op.op === 'embedding' && node.op.positions) continue;
+      for (const i of node.inputs) {
         if (!dist.has(i)) {
           dist.set(i, d + 1);
           queue.push(i);
