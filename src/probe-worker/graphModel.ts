@@ -13,7 +13,7 @@
 // seeded generator, one stream per layer name: a model and its plain twin start from
 // the same weights in every layer they share.
 import type * as tfc from '@tensorflow/tfjs';
-import type { GraphInit, GraphNode, GraphOp, ModelGraph } from '../core/modelGraph/graph';
+import { isWeightedOp, type GraphInit, type GraphNode, type GraphOp, type ModelGraph } from '../core/modelGraph/graph';
 import { describeGraph, type GraphDescription } from '../core/probe/network';
 import type { ProbeLayer } from '../core/probe/protocol';
 import { gaussian, mixSeed, seededRandom } from '../core/probe/synthetic';
@@ -218,9 +218,10 @@ export function buildGraphModel(tf: TensorFlow, graph: ModelGraph, seed: number,
   const weights: (NodeWeights | undefined)[] = [];
   for (const node of nodes) {
     if (node.sharesWeightsWith !== undefined) {
+      // A repeat call of a layer: its weights are the first call's (ops without weights, such as a layer's activation, have none to share).
       const owner = weights[node.sharesWeightsWith];
-      if (!owner) fail(node, `shares weights with node ${node.sharesWeightsWith}, which has none`);
-      weights.push(owner);
+      if (!owner && isWeightedOp(node.op)) fail(node, `shares weights with node ${node.sharesWeightsWith}, which has none`);
+      weights.push(owner ?? createWeights(node));
     } else weights.push(createWeights(node));
   }
 
