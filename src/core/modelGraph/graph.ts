@@ -189,6 +189,8 @@ export interface ModelExtraction {
   needsInputShape?: string[];
   /** The input shape used (batch first), for messages and for remembering per class. */
   inputShape?: number[];
+  /** What the user should know about how the graphs differ from the source (weights tied there, trained untied here). */
+  notes?: string[];
 }
 
 /** The weighted layers of a graph: what the gradient-flow chart shows, in forward order. */

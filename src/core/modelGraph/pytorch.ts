@@ -50,6 +50,7 @@ type RunOutcome =
       prefixOnly: boolean;
       inputShape: number[];
       depth: DepthCandidate[];
+      notes: string[];
     };
 
 export const pytorchModelGraph: ModelGraphFrontEnd = {
@@ -171,6 +172,7 @@ function extractPyTorch(request: ModelExtractionRequest, grammars: Grammars): Mo
   if ('needsInputShape' in outcome) return { ...base, variants: [], unsupported: [], needsInputShape: outcome.needsInputShape };
   if ('retryWithInput' in outcome) return { error: `${request.modelName}: the input shape could not be settled` };
   const extraction: ModelExtraction = { ...base, variants: [], unsupported: outcome.unsupported, inputShape: outcome.inputShape };
+  if (outcome.notes.length) extraction.notes = outcome.notes;
   if (outcome.prefixOnly) extraction.prefixOnly = true;
   if (!outcome.graph) return extraction;
   const depth = outcome.depth[0];
@@ -313,6 +315,10 @@ function runOnce(context: RunContext, override: DepthOverride | undefined, reque
     lazy = true;
   }
 
+  // forward(self, x, y): only the first input is made; the others would be unknown tensors.
+  const forward = findMethod(root.cls, 'forward');
+  const extraInputs = (forward?.def.fields.parameters?.children ?? []).slice(2).filter((p) => p.type === 'identifier' || p.type === 'typed_parameter').map((p) => (p.type === 'identifier' ? p.text : p.children[0]?.text ?? '?'));
+  if (extraInputs.length) return { error: `${modelName}.forward takes more than one input (${extraInputs.map((n) => `\`${n}\``).join(', ')}); only models with one input are probed` };
   const linesBeforeForward = logLines.length;
   const traced = recorder.start(root, input);
   let out: Value;
@@ -336,7 +342,10 @@ function runOnce(context: RunContext, override: DepthOverride | undefined, reque
     return { retryWithInput: [defaultBatch, ...(inputShape.slice(1) as number[])] };
   }
   if (!inputShape || !inputShape.every((d): d is number => typeof d === 'number')) return { error: `${modelName}: the input shape is not known` };
-  return { ...buildGraph(recorder, out, modelName, inputShape, logLines), depth: depthCandidates(root, recorder.rootArgs ?? noArgs()), inputShape };
+  const built = buildGraph(recorder, out, modelName, inputShape, logLines);
+  // Weight tying across layers (an embedding and the output head) has no place in the graph: trained untied, and said so.
+  const notes = recorder.tiesIn(recorder.nodes).map((text) => `\`${text} = …\` ties two layers' weights; the probe trains them untied (more parameters than PyTorch counts)`);
+  return { ...built, depth: depthCandidates(root, recorder.rootArgs ?? noArgs()), inputShape, notes };
 }
 
 /** Shapes of `torch.randn(2, 3, 32, 32)` (and rand, zeros, ones, randint) outside the classes, in file order. */

@@ -98,8 +98,8 @@ export interface GraphRecorderHooks {
   instantiated(instance: InstanceValue, args: CallArgs): void;
   /** A call returned a layer, container or instance: where it was built, and with what. */
   constructed(value: Value, fn: Value, args: CallArgs, node: PyNode, file: FileInfo): void;
-  /** `self.name = value` in a constructor. */
-  assigned(value: Value, target: PyNode, file: FileInfo): void;
+  /** `self.name = value` in a constructor; `layer` set for `self.wte.weight = self.lm_head.weight` (weight tying). */
+  assigned(value: Value, target: PyNode, file: FileInfo, layer?: Extract<Value, { t: 'layer' }>): void;
   enterModule(module: InstanceValue): void;
   exitModule(module: InstanceValue): void;
   /** The results below replace the interpreter's, carrying their graph trace; `call` also runs in constructors (buffers). */
@@ -833,6 +833,7 @@ export class Interpreter {
         const name = target.fields.attribute!.text;
         if (obj.t === 'instance') obj.attrs.set(name, value);
         if (this.recorder && obj.t === 'instance') this.recorder.assigned(value, target, frame.file);
+        else if (this.recorder && obj.t === 'layer') this.recorder.assigned(value, target, frame.file, obj);
         else if (obj.t === 'class') obj.cls.classAttrs.set(name, value);
         return;
       }

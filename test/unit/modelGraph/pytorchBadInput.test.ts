@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeText, loadGrammars } from '../../support/pytorchFixtures';
-import { examplesDir } from '../../support/paths';
+import { examplesDir, fixturesDir } from '../../support/paths';
 import { probeFixturesDir } from './pytorchGraphFixtures';
 import { pytorchModelGraph } from '../../../src/core/modelGraph/pytorch';
 import type { ModelExtraction } from '../../../src/core/modelGraph/graph';
@@ -202,4 +202,42 @@ test('a residual addition whose shapes disagree (a missing projection) is refuse
   assert.equal(result.prefixOnly, undefined);
   assert.equal(result.unsupported[0]!.what, 'out + x');
   assert.match(result.unsupported[0]!.reason, /shapes \(2, 32, 16, 16\) and \(2, 16, 32, 32\) do not broadcast/);
+});
+
+test('an input shape that does not fit the first layer is refused with the channels it expects', async () => {
+  const text = readFileSync(join(probeFixturesDir, 'resnet20_option_a.py'), 'utf8');
+  const { result } = await extract(text, 'ResNet', { inputShape: [2, 1, 32, 32] });
+  assert.ok(!('error' in result), 'error' in result ? result.error : '');
+  assert.equal(result.variants.length, 0);
+  assert.equal(result.prefixOnly, undefined);
+  assert.match(`${result.unsupported[0]!.what}: ${result.unsupported[0]!.reason}`, /^conv1 \(Conv2d\): it expects 3 input channels, the input is \(2, 1, 32, 32\)$/);
+});
+
+test('a forward with a second input is refused by name', async () => {
+  const text = header + `
+class TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x, context):
+        return x + self.fc(context)
+
+model = TwoInputs()
+`;
+  const { result } = await extract(text, 'TwoInputs', { inputShape: [2, 8] });
+  assert.deepEqual(result, { error: 'TwoInputs.forward takes more than one input (`context`); only models with one input are probed' });
+});
+
+test("GPT's inference head `x[:, [-1], :]` is a slice of the last position", async () => {
+  const text = readFileSync(join(fixturesDir, 'pytorch', 'c04_nanogpt.py'), 'utf8');
+  const { result } = await extract(text, 'GPT');
+  assert.ok(!('error' in result), 'error' in result ? result.error : '');
+  const graph = result.variants[0]!.graph;
+  const slice = graph.nodes.find((n) => n.op.op === 'slice' && n.source?.line === 120);
+  assert.ok(slice, graph.nodes.slice(-5).map((n) => n.name).join(', '));
+  assert.deepEqual(slice.shape, [2, 1, 128]);
+  assert.deepEqual(graph.nodes[graph.output]!.shape, [2, 1, 512]);
+  // That file ties the token embedding to the head: the graph cannot share weights across layers, and says so.
+  assert.deepEqual(result.notes, ["`self.transformer.wte.weight = …` ties two layers' weights; the probe trains them untied (more parameters than PyTorch counts)"]);
 });

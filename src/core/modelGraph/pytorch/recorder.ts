@@ -103,7 +103,15 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
     if (value.t === 'layer' && !this.constructorArgs.has(key)) this.constructorArgs.set(key, args);
   }
 
-  assigned(value: Value, target: PyNode, file: FileInfo): void {
+  /** Weights assigned from one layer to another in a constructor (`self.wte.weight = self.lm_head.weight`). */
+  readonly tiedWeights: { layer: object; text: string }[] = [];
+
+  assigned(value: Value, target: PyNode, file: FileInfo, layer?: Extract<Value, { t: 'layer' }>): void {
+    if (layer) {
+      const statement = target.fields.attribute?.text;
+      if (statement === 'weight' || statement === 'bias') this.tiedWeights.push({ layer, text: shortText(target, file) });
+      return;
+    }
     if (value.t !== 'layer' && value.t !== 'container' && value.t !== 'instance' && value.t !== 'moduledict' && value.t !== 'parameter') return;
     const key = value as object;
     if (!this.assignedSites.has(key)) this.assignedSites.set(key, sourceOf(target, file));
@@ -294,6 +302,12 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
       return this.emit({ ...mapped, positions: true }, [0], result, name, this.definitionOf(module) ?? callSource, 'channels-last', module);
     }
     if ('unsupported' in mapped) return this.fail(what, mapped.unsupported, this.definitionOf(module) ?? callSource, [input], result);
+    const mismatch = inputMismatch(mapped, concreteShape(input));
+    if (mismatch) {
+      // A wrong input shape or a bug in the model: no prefix is offered around it.
+      if (input.trace?.kind === 'node') this.report(what, mismatch, callSource ?? this.definitionOf(module), undefined);
+      return this.lose(result);
+    }
     const operands = mapped.op === 'attention' ? attentionOperands(args) : [input];
     if (!operands) return this.fail(what, 'only self-attention and cross-attention with query, key and value given as tensors are built (no masks)', callSource, [input], result);
     const inputs = this.inputsOf(operands, what, callSource);
@@ -312,6 +326,12 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
     }
     if (result.t === 'tuple') return { t: 'tuple', items: [traced, ...result.items.slice(1).map((i) => this.lose(i))] };
     return traced;
+  }
+
+  /** The tied weights that matter: those of layers in the graph. */
+  tiesIn(nodes: RecordedNode[]): string[] {
+    const used = new Set(nodes.map((n) => n.weightsOf).filter((w): w is object => w !== undefined));
+    return this.tiedWeights.filter((t) => used.has(t.layer)).map((t) => t.text);
   }
 
   private definitionOf(module: object): GraphSource | undefined {
@@ -665,21 +685,23 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
     if (target.trace?.kind === 'constant') return this.withTrace(result, target.trace.what === 'causal-tril' ? target.trace : { kind: 'constant', what: 'other' });
     if (result.t !== 'tensor') return result;
     const shape = concreteShape(target);
-    const outShape = result.cell.shape;
-    if (!shape || !outShape || outShape.some((d) => typeof d !== 'number')) return this.fail(text, 'the shape is not known', source, [target], result);
+    if (!shape) return this.fail(text, 'the shape is not known', source, [target], result);
     const indices = index.t === 'tuple' ? index.items : [index];
     const ranges = shape.map((length) => ({ start: 0, stop: length, step: 1 }));
+    // The result's shape, worked out here: the interpreter does not follow `x[:, [-1], :]`.
+    const outShape: number[] = [];
     let axis = 0;
     let reshaped = false;
     for (let i = 0; i < indices.length; i++) {
       const ix = indices[i]!;
       if (ix.t === 'ellipsis') {
         const rest = indices.slice(i + 1).filter((v) => v.t !== 'none').length;
-        axis = shape.length - rest;
+        while (axis < shape.length - rest) outShape.push(shape[axis++]!);
         continue;
       }
       if (ix.t === 'none') {
         reshaped = true;
+        outShape.push(1);
         continue;
       }
       const length = shape[axis];
@@ -691,24 +713,31 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
         if (step === undefined || start === undefined || stop === undefined || step <= 0) return this.fail(text, 'the slice bounds are not known', source, [target], result);
         if (start < 0) start += length;
         if (stop < 0) stop += length;
-        ranges[axis] = { start: clamp(start, 0, length), stop: clamp(stop, 0, length), step };
+        const range = { start: clamp(start, 0, length), stop: clamp(stop, 0, length), step };
+        ranges[axis] = range;
+        outShape.push(Math.max(0, Math.ceil((range.stop - range.start) / step)));
       } else if (ix.t === 'int' || (ix.t === 'list' && ix.items.length === 1 && ix.items[0]?.t === 'int')) {
         // x[:, -1] drops the axis, x[:, [-1]] keeps it.
         let at = numberOf(ix.t === 'int' ? ix : ix.items[0]!);
         if (at === undefined) return this.fail(text, 'the index is not known', source, [target], result);
         if (at < 0) at += length;
+        if (at < 0 || at >= length) return this.fail(text, `index ${at} is out of range for an axis of ${length}`, source, [target], result);
         ranges[axis] = { start: at, stop: at + 1, step: 1 };
         if (ix.t === 'int') reshaped = true;
+        else outShape.push(1);
       } else {
-        return this.fail(text, 'indexing with tensors or lists is not built', source, [target], result);
+        return this.fail(text, 'indexing with tensors or lists of several indices is not built', source, [target], result);
       }
       axis++;
     }
+    while (axis < shape.length) outShape.push(shape[axis++]!);
+    if (outShape.some((d) => d === 0)) return this.fail(text, 'the slice is empty', source, [target], result);
+    const out = shaped(result, outShape);
     const inputs = this.inputsOf([target], text, source);
-    if (!inputs) return this.lose(result);
+    if (!inputs) return this.lose(out);
     const full = ranges.every((r, i) => r.start === 0 && r.stop === shape[i] && r.step === 1);
-    if (full && !reshaped) return { ...result, trace: { kind: 'node', node: inputs[0]! } };
-    let current: Value = result;
+    if (full && !reshaped) return { ...out, trace: { kind: 'node', node: inputs[0]! } } as Value;
+    let current: Value = out;
     let input = inputs[0]!;
     if (!full) {
       const slicedShape = ranges.map((r) => Math.max(0, Math.ceil((r.stop - r.start) / r.step)));
@@ -716,8 +745,8 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
       input = nodeOf(sliced)!;
       current = sliced;
     }
-    if (reshaped) current = this.emit({ op: 'reshape' }, [input], result, this.opName('reshape'), source);
-    return current.t === 'tensor' ? { ...result, trace: current.trace } : current;
+    if (reshaped) current = this.emit({ op: 'reshape' }, [input], out, this.opName('reshape'), source);
+    return current.t === 'tensor' ? { ...out, trace: current.trace } as Value : current;
   }
 
   /**
@@ -758,6 +787,29 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
       }
     }
     return dist;
+  }
+}
+
+/** Why a layer cannot take an input of this shape (the channels it was built for), if it cannot. */
+function inputMismatch(op: GraphOp, shape: number[] | undefined): string | undefined {
+  if (!shape) return undefined;
+  const got = `(${shape.join(', ')})`;
+  switch (op.op) {
+    case 'conv':
+      if (shape.length !== op.spatialDims + 2) return `a ${op.spatialDims}-D convolution takes ${op.spatialDims + 2}-D input, not ${got}`;
+      return shape[1] === op.inChannels ? undefined : `it expects ${op.inChannels} input channels, the input is ${got}`;
+    case 'linear':
+      return shape[shape.length - 1] === op.inFeatures ? undefined : `it expects ${op.inFeatures} input features, the input is ${got}`;
+    case 'batchnorm': case 'groupnorm':
+      return shape.length >= 2 && shape[1] === op.channels ? undefined : `it expects ${op.channels} channels, the input is ${got}`;
+    case 'layernorm': {
+      const tail = shape.slice(shape.length - op.normalizedShape.length);
+      return tail.join() === op.normalizedShape.join() ? undefined : `it normalizes over (${op.normalizedShape.join(', ')}), the input is ${got}`;
+    }
+    case 'attention':
+      return shape[shape.length - 1] === op.embedDim ? undefined : `it expects ${op.embedDim} features, the input is ${got}`;
+    default:
+      return undefined;
   }
 }
 
