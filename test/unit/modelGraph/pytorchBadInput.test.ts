@@ -241,3 +241,32 @@ test("GPT's inference head `x[:, [-1], :]` is a slice of the last position", asy
   // That file ties the token embedding to the head: the graph cannot share weights across layers, and says so.
   assert.deepEqual(result.notes, ["`self.transformer.wte.weight = …` ties two layers' weights; the probe trains them untied (more parameters than PyTorch counts)"]);
 });
+
+test('every truncation of two fixtures (half-typed files): listing and extracting never throw and stay in budget', async () => {
+  const grammars = await loadGrammars();
+  let extractions = 0;
+  let graphs = 0;
+  for (const name of ['resnet20_option_a.py', 'nanogpt.py']) {
+    const full = readFileSync(join(probeFixturesDir, name), 'utf8');
+    const lines = full.split('\n');
+    for (let cut = 1; cut <= lines.length; cut += 3) {
+      // A cut mid-line as well as at its end: what the user has typed so far.
+      for (const text of [lines.slice(0, cut).join('\n'), `${lines.slice(0, cut - 1).join('\n')}\n${lines[cut - 1]!.slice(0, Math.ceil(lines[cut - 1]!.length / 2))}`]) {
+        const document = { uri: `file:///work/${name}`, grammar: 'python' as const, text };
+        const models = pytorchModelGraph.listModels(document, grammars);
+        for (const model of models.filter((m) => m.topLevel)) {
+          const started = performance.now();
+          const result = pytorchModelGraph.extract({ document, modelName: model.name, options: { budgetMs: 1000 } }, grammars);
+          assert.ok(performance.now() - started < 3000, `${name} cut at ${cut}: ${Math.round(performance.now() - started)} ms`);
+          extractions++;
+          if ('error' in result) assert.ok(result.error.length > 0);
+          else if (result.variants.length) {
+            graphs++;
+            for (const v of result.variants) assert.ok(v.graph.nodes.every((n) => n.shape.every((d) => Number.isInteger(d) && d > 0)));
+          } else assert.ok(result.unsupported.length > 0 || (result.needsInputShape?.length ?? 0) > 0, `${name} cut at ${cut}: neither a graph nor a reason`);
+        }
+      }
+    }
+  }
+  assert.ok(extractions > 40 && graphs > 0, `${extractions} extractions, ${graphs} with graphs`);
+});

@@ -302,6 +302,7 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
       return this.emit({ ...mapped, positions: true }, [0], result, name, this.definitionOf(module) ?? callSource, 'channels-last', module);
     }
     if ('unsupported' in mapped) return this.fail(what, mapped.unsupported, this.definitionOf(module) ?? callSource, [input], result);
+    fitToInput(mapped, concreteShape(input));
     const mismatch = inputMismatch(mapped, concreteShape(input));
     if (mismatch) {
       // A wrong input shape or a bug in the model: no prefix is offered around it.
@@ -431,6 +432,7 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
       if (!params) return this.fail(text, 'its arguments are not understood', source, [x], result);
       const mapped = layerGraphOp({ type: layerType, params }, { positional: a.slice(1), keywords: kw });
       if ('unsupported' in mapped) return this.fail(text, mapped.unsupported, source, [x], result);
+      fitToInput(mapped, concreteShape(x));
       return this.unaryNode(mapped, x, result, this.opName(name), source, text);
     }
     return this.fail(text, `F.${name} is not an operation the probe can build`, source, [x], result);
@@ -787,6 +789,16 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
       }
     }
     return dist;
+  }
+}
+
+/** A scalar upsampling factor applies to every spatial axis of the input, however many. */
+function fitToInput(op: GraphOp, shape: number[] | undefined): void {
+  if (op.op !== 'upsample' || !shape || shape.length < 3) return;
+  const spatial = shape.length - 2;
+  if (op.scale.length !== spatial && op.scale.every((f) => f === op.scale[0])) {
+    op.spatialDims = spatial;
+    op.scale = Array.from({ length: spatial }, () => op.scale[0]!);
   }
 }
 
