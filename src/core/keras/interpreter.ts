@@ -1128,9 +1128,10 @@ class LayersInterpreter {
     const keywords = new Map<string, Value>();
     for (const [k, v] of options) keywords.set(snakeCase(k), v);
     // tfjs-layers computes 'causal' output lengths as 'valid' (conv_utils.convOutputLength), unlike Keras.
+    const written = new Map(keywords);
     const padding = keywords.get('padding');
     if (padding?.t === 'str' && padding.v === 'causal') keywords.set('padding', { t: 'str', v: 'valid' });
-    return { t: 'layer', layer: this.createLayer(type, [], keywords, call) };
+    return { t: 'layer', layer: this.createLayer(type, [], keywords, call, written) };
   }
 
   private callJs(name: string, positional: Value[], call: Extract<Expr, { k: 'call' }> | undefined, frame: Frame): Value {
@@ -1264,7 +1265,7 @@ class LayersInterpreter {
     }
   }
 
-  private createLayer(type: string, positional: Value[], keywords: Map<string, Value>, call: Extract<Expr, { k: 'call' }> | undefined): LayerValue {
+  private createLayer(type: string, positional: Value[], keywords: Map<string, Value>, call: Extract<Expr, { k: 'call' }> | undefined, writtenKeywords = keywords): LayerValue {
     const spec = channelsLastLayers.get(type);
     const paramNames = type === 'MultiHeadAttention' ? ['num_heads', 'key_dim', 'value_dim', 'dropout', 'use_bias', 'output_shape'] : type === 'Concatenate' ? ['axis'] : spec?.params.map(([n]) => n) ?? [];
     if (!spec && !mergeLayers.has(type) && type !== 'MultiHeadAttention') return { kind: 'opaque' };
@@ -1279,7 +1280,7 @@ class LayersInterpreter {
     const span = call?.span ?? { range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, start: 0, end: 0 };
     const calleeText = call ? this.program.text.slice(call.func.span.start, call.func.span.end) : type;
     const layer: LayerValue = { kind: 'builtin', type, params, argText: this.defineArgText(call, paramNames), calleeText, span };
-    this.recorder?.layerCreated(layer, positional, keywords);
+    this.recorder?.layerCreated(layer, positional, writtenKeywords);
     return layer;
   }
 

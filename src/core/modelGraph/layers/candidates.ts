@@ -134,6 +134,9 @@ export function layersModelCandidates(program: Program, framework: Exclude<Graph
   }
   const atModuleLevel = new Set<string>();
   calledNames(moduleCode(program.body), atModuleLevel);
+  // `residual_unit(32)(x)`: a builder whose model is applied as a layer is part of another model.
+  const appliedAsLayer = new Set<string>();
+  collectAppliedBuilders(program.body, appliedAsLayer);
   const candidates: LayersModelCandidate[] = [];
   for (const { def, stmt } of functions) {
     if (!builders.has(def.name)) continue;
@@ -149,7 +152,7 @@ export function layersModelCandidates(program: Program, framework: Exclude<Graph
       name: def.name,
       source: { uri, line: stmt.span.range.start.line, character: stmt.span.range.start.character },
       endLine: stmt.span.range.end.line,
-      topLevel: atModuleLevel.has(def.name) || !usedByOtherBuilder,
+      topLevel: !appliedAsLayer.has(def.name) && (atModuleLevel.has(def.name) || !usedByOtherBuilder),
       kind: 'function',
     });
   }
@@ -197,4 +200,42 @@ function lastUseLine(stmts: Stmt[], name: string, from: number): number {
     if (f.k === 'attr' && f.name === 'add' && f.obj.k === 'name' && f.obj.name === name) last = s.span.range.end.line;
   }
   return last;
+}
+
+/** Names `f` the file calls as `f(...)(...)`: builders of sub-networks. */
+function collectAppliedBuilders(stmts: Stmt[], into: Set<string>): void {
+  const visit = (e: Expr | undefined): void => {
+    if (!e) return;
+    switch (e.k) {
+      case 'call':
+        if (e.func.k === 'call' && e.func.func.k === 'name') into.add(e.func.func.name);
+        visit(e.func);
+        e.args.forEach((a) => visit(a.value));
+        return;
+      case 'attr': visit(e.obj); return;
+      case 'binop': visit(e.left); visit(e.right); return;
+      case 'list':
+      case 'tuple':
+        e.items.forEach(visit);
+        return;
+      case 'ternary': visit(e.then); visit(e.otherwise); return;
+      default: return;
+    }
+  };
+  for (const s of stmts) {
+    switch (s.k) {
+      case 'expr': visit(s.e); break;
+      case 'assign': visit(s.value); break;
+      case 'augassign': visit(s.value); break;
+      case 'return': visit(s.value); break;
+      case 'if': collectAppliedBuilders(s.body, into); collectAppliedBuilders(s.orelse, into); break;
+      case 'for':
+      case 'cfor':
+      case 'block':
+        collectAppliedBuilders(s.body, into);
+        break;
+      case 'def': collectAppliedBuilders(s.def.body, into); break;
+      default: break;
+    }
+  }
 }

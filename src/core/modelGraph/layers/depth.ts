@@ -13,7 +13,7 @@ export interface DepthChoice {
   valueText: string;
   /** The argument bindings to change in a re-run, each with the count (or counts) it had. */
   sites: { key: string; counts: number[]; list: 'list' | 'tuple' | undefined }[];
-  /** `depth=20` of a CIFAR ResNet counts layers (6n + 2), not blocks. */
+  /** `depth=20` of a CIFAR ResNet counts layers (6n + 2, Wide ResNet 6n + 4), not blocks. */
   layerCount: boolean;
 }
 
@@ -109,10 +109,14 @@ export function findDepthParameter(builder: FunctionDef, bindings: ArgumentBindi
 /** How the counts are scaled, in the order tried: a third of the blocks (at least one), else half; twice as many. */
 export const depthScales: Readonly<Record<'shallower' | 'deeper', readonly number[]>> = { shallower: [1 / 3, 1 / 2], deeper: [2] };
 
+/** Layer counts of the usual residual families: CIFAR ResNet 6n + 2, Wide ResNet 6n + 4, bottleneck ResNet 9n + 2. */
+const layerCountForms: readonly [number, number][] = [[6, 2], [6, 4], [9, 2]];
+
 function scaleCount(count: number, factor: number, layerCount: boolean): number {
-  if (layerCount && count >= 8 && (count - 2) % 6 === 0) {
-    const n = (count - 2) / 6;
-    return 6 * scaleCount(n, factor, false) + 2;
+  const form = layerCount ? layerCountForms.find(([per, extra]) => count >= per + extra && (count - extra) % per === 0) : undefined;
+  if (form) {
+    const [per, extra] = form;
+    return per * scaleCount((count - extra) / per, factor, false) + extra;
   }
   return Math.max(1, Math.round(count * factor));
 }

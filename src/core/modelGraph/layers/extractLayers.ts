@@ -5,7 +5,7 @@
 import type { FunctionDef, Program } from '../../keras/syntax';
 import { GraphSession } from '../../keras/interpreter';
 import type { Value } from '../../keras/values';
-import type { DepthParameter, GraphFramework, ModelExtraction, ModelGraph, ModelGraphVariant } from '../graph';
+import { type DepthParameter, type GraphFramework, type ModelExtraction, type ModelGraph, type ModelGraphVariant, isWeightedOp } from '../graph';
 import type { ModelExtractionRequest } from '../extract';
 import { type LayersModelCandidate, layersModelCandidates } from './candidates';
 import { type FinishedGraph, finishGraph, sourceOf } from './finishGraph';
@@ -94,6 +94,7 @@ function buildVariant(
     if ('error' in result) problem = result.error;
     else if (!result.finished.graph || result.finished.unsupported.length > 0) problem = 'it could not be built completely';
     else if (result.finished.graph.nodes.length === model.nodes.length) problem = 'it is the same network';
+    else if (residualAdds(result.finished.graph) === 0 && residualAdds(model) > 0) problem = 'it has no residual block left';
     else problem = duplicateName(result.finished.graph);
     if (!problem && !('error' in result) && result.finished.graph) return { role, label: overrides.text, graph: result.finished.graph };
     log(`${model.modelName}: ${role} version ${depth.param}=${overrides.text} left out: ${problem}`);
@@ -101,10 +102,15 @@ function buildVariant(
   return undefined;
 }
 
+function residualAdds(graph: ModelGraph): number {
+  return graph.nodes.filter((n) => n.op.op === 'add' && n.op.residual).length;
+}
+
 function duplicateName(graph: ModelGraph): string | undefined {
   const seen = new Set<string>();
   for (const node of graph.nodes) {
-    if (node.sharesWeightsWith !== undefined) continue;
+    // Repeats of one layer object share its name; two layers with one name are what Keras refuses.
+    if (node.sharesWeightsWith !== undefined || !isWeightedOp(node.op)) continue;
     if (seen.has(node.name)) return `two layers are named ${node.name}`;
     seen.add(node.name);
   }

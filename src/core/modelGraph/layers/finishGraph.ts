@@ -7,6 +7,7 @@ import type { ShapeDim } from '../../shapes/shape';
 import type { Span } from '../../keras/syntax';
 import type { Value } from '../../keras/values';
 import { type GraphNode, type GraphOp, type GraphSource, type ModelGraph, type UnsupportedOperation, isWeightedOp } from '../graph';
+import { placeholderBatch } from './layerOps';
 import type { DraftNode, LayersGraphRecorder } from './recorder';
 
 export interface FinishedGraph {
@@ -18,8 +19,6 @@ export interface FinishedGraph {
   error?: string;
 }
 
-/** Keras's batch dim is symbolic: graphs carry this placeholder, the probe uses its own batch size. */
-export const placeholderBatch = 1;
 
 const batchKey = symbol('batch').key;
 

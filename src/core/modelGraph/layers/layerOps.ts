@@ -8,6 +8,9 @@ import type { ShapeDim } from '../../shapes/shape';
 import type { Value } from '../../keras/values';
 import type { ActivationFn, GraphOp } from '../graph';
 
+/** Keras's batch dim is symbolic: graphs carry this placeholder, the probe uses its own batch size. */
+export const placeholderBatch = 1;
+
 /** One node a layer becomes; `suffix` names the extra nodes (`conv1.activation`), the node without one carries the layer's name. */
 export interface PlannedNode {
   op: GraphOp;
@@ -185,7 +188,7 @@ const spatialDimsOf: Record<string, number> = { '1D': 1, '2D': 2, '3D': 3 };
  * The nodes of one layer applied to an input of `inputShape` giving `outputShape`
  * (interpreter shapes, batch first, channels last).
  */
-export function planLayer(type: string, args: LayerArgs, inputShape: ShapeDim[], outputShape: ShapeDim[]): LayerPlan {
+export function planLayer(type: string, args: LayerArgs, inputShape: ShapeDim[], outputShape: ShapeDim[], framework: 'keras' | 'tfjs'): LayerPlan {
   const rank = inputShape.length;
   const channels = inputShape[rank - 1] ?? null;
   const n = spatialDimsOf[type.slice(-2)] ?? 0;
@@ -201,7 +204,9 @@ export function planLayer(type: string, args: LayerArgs, inputShape: ShapeDim[],
       const kernel = readPerAxis(args.get('kernel_size'), n);
       const stride = readPerAxis(args.get('strides') ?? { t: 'int', v: 1 }, n);
       const dilation = readPerAxis(args.get('dilation_rate') ?? { t: 'int', v: 1 }, n);
-      const padding = paddingMode(args);
+      const causal = type === 'Conv1D' && readString(args.get('padding'))?.toLowerCase() === 'causal';
+      if (causal && framework === 'tfjs') return { reason: "padding='causal': TF.js's conv1d does not implement it (it throws when run)" };
+      const padding = causal ? 'valid' : paddingMode(args);
       const bias = flag(args, 'use_bias', true);
       const groups = depthwise ? channels : readDim(args.get('groups') ?? { t: 'int', v: 1 });
       const multiplier = depthwise ? readDim(args.get('depth_multiplier') ?? { t: 'int', v: 1 }) : 1;
@@ -210,7 +215,13 @@ export function planLayer(type: string, args: LayerArgs, inputShape: ShapeDim[],
       if (!kernel || !stride || !dilation || bias === undefined || groups === undefined || groups === null || filters === undefined || filters === null || channels === null) {
         return { reason: 'its sizes are not values the analyser can read' };
       }
-      return withActivation([{ op: { op: 'conv', spatialDims: n, inChannels: channels as number, outChannels: filters as number, kernel: kernel as number[], stride: stride as number[], padding, dilation: dilation as number[], groups: groups as number, bias, init: 'glorot-uniform' } }], args);
+      const conv: PlannedNode = { op: { op: 'conv', spatialDims: n, inChannels: channels as number, outChannels: filters as number, kernel: kernel as number[], stride: stride as number[], padding, dilation: dilation as number[], groups: groups as number, bias, init: 'glorot-uniform' } };
+      if (!causal) return withActivation([conv], args);
+      // Keras's causal convolution: zeros before the sequence, then a valid convolution.
+      const left = (dilation[0]! as number) * ((kernel[0]! as number) - 1);
+      const length = inputShape[1];
+      if (length === null || length === undefined || !isConcrete(length)) return { reason: 'its input length is not known' };
+      return withActivation([{ op: { op: 'pad', pads: [[0, 0], [left, 0], [0, 0]] }, suffix: 'causal_pad', shape: [inputShape[0]!, length + left, channels] }, conv], args);
     }
     case 'SeparableConv1D':
     case 'SeparableConv2D': {
@@ -352,7 +363,9 @@ export function planLayer(type: string, args: LayerArgs, inputShape: ShapeDim[],
       if (!sides) return { reason: `its ${cropping ? 'cropping' : 'padding'} is not a value the analyser can read` };
       if (!cropping) return { nodes: [{ op: { op: 'pad', pads: [[0, 0], ...sides, [0, 0]] } }] };
       const ranges = inputShape.map((d, axis) => {
-        const side = axis >= 1 && axis <= n ? sides[axis - 1]! : ([0, 0] as [number, number]);
+        // The whole batch, whatever size the probe trains with.
+        if (axis === 0) return { start: 0, stop: d !== null && isConcrete(d) ? d : placeholderBatch, step: 1 };
+        const side = axis <= n ? sides[axis - 1]! : ([0, 0] as [number, number]);
         return { start: side[0], stop: (d as number) - side[1], step: 1 };
       });
       return { nodes: [{ op: { op: 'slice', ranges } }] };

@@ -9,7 +9,7 @@ import type { GraphRecorder, MergeOrigin } from '../../keras/graphHooks';
 import type { LayerParams } from '../../shapes/layers';
 import type { Expr, FunctionDef, Program, Span } from '../../keras/syntax';
 import { type BuiltinLayer, type TensorValue, type Value, tensorOf, unknown } from '../../keras/values';
-import type { GraphFramework, GraphOp } from '../graph';
+import { type GraphFramework, type GraphOp, isWeightedOp } from '../graph';
 import { layerArgs, libraryActivation, planLayer, readDim } from './layerOps';
 
 export interface DraftNode {
@@ -202,7 +202,7 @@ export class LayersGraphRecorder implements GraphRecorder {
       this.nodeOf.set(out, id);
       return;
     }
-    const plan = planLayer(layer.type, record.args, inputShape, outputShape);
+    const plan = planLayer(layer.type, record.args, inputShape, outputShape, this.framework);
     if ('reason' in plan) {
       const id = this.unsupportedNode(`${this.text(layer.span)} (${record.name})`, plan.reason, [inputNode], source, out);
       this.nodes[id]!.weightedLayer = /Conv|Dense|Embedding|Attention/.test(layer.type);
@@ -213,7 +213,7 @@ export class LayersGraphRecorder implements GraphRecorder {
     const firstOfThisCall = this.nodes.length;
     plan.nodes.forEach((planned, i) => {
       const last = i === plan.nodes.length - 1;
-      const shares = first !== undefined ? first + i : undefined;
+      const shares = first !== undefined && isWeightedOp(planned.op) ? first + i : undefined;
       previous = this.addNode({
         name: planned.suffix ? `${record.name}.${planned.suffix}` : record.name,
         op: planned.op,
