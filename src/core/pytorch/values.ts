@@ -39,7 +39,8 @@ export type TensorTrace =
   /** `expanded`: `y.expand_as(x)`, the node's value before broadcasting (fine only for elementwise ops). */
   | { kind: 'node'; node: number; expanded?: boolean }
   | { kind: 'lost' }
-  | { kind: 'constant'; what: 'causal-tril' | 'causal-keep' | 'causal-drop' | 'positions' | 'other'; length?: number };
+  /** `value`: every element is this number (`torch.zeros_like(y)`, `torch.ones(...)`). */
+  | { kind: 'constant'; what: 'causal-tril' | 'causal-keep' | 'causal-drop' | 'positions' | 'other'; length?: number; value?: number };
 
 export interface ClassInfo {
   name: string;

@@ -270,3 +270,30 @@ test('every truncation of two fixtures (half-typed files): listing and extractin
   }
   assert.ok(extractions > 40 && graphs > 0, `${extractions} extractions, ${graphs} with graphs`);
 });
+
+test('a constant filled with one number (`y + torch.zeros_like(y)`) is that number; a random one is refused', async () => {
+  const text = (body: string): string => header + `
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        y = self.fc(x)
+        return ${body}
+
+model = Net()
+`;
+  const zeros = (await extract(text('y + torch.zeros_like(y)'), 'Net', { inputShape: [2, 8] })).result;
+  assert.ok(!('error' in zeros) && zeros.variants.length === 1);
+  const graph = zeros.variants[0]!.graph;
+  assert.deepEqual(graph.nodes[graph.output]!.op, { op: 'scale', factor: 1, offset: 0 });
+  const ones = (await extract(text('2.0 - torch.ones(8) * 1.0 * y'), 'Net', { inputShape: [2, 8] })).result;
+  assert.ok(!('error' in ones) && ones.variants.length === 1, JSON.stringify(ones).slice(0, 300));
+  const random = (await extract(text('y + torch.randn(2, 8)'), 'Net', { inputShape: [2, 8] })).result;
+  assert.ok(!('error' in random));
+  assert.match(random.unsupported[0]!.reason, /constant made in forward/);
+  // It is the last op: what comes before it is offered as the prefix.
+  assert.equal(random.prefixOnly, true);
+  assert.deepEqual(random.variants[0]!.graph.nodes.map((n) => n.name), ['input', 'fc']);
+});

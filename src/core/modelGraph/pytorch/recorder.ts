@@ -487,7 +487,11 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
     const a = args.positional;
     const x = a[0];
     switch (name) {
-      case 'ones': case 'zeros': case 'randn': case 'rand': case 'empty': case 'full': case 'randint': case 'ones_like': case 'zeros_like': case 'eye':
+      case 'ones': case 'zeros': case 'ones_like': case 'zeros_like': case 'full': case 'full_like': {
+        const fill = name.startsWith('ones') ? 1 : name.startsWith('zeros') ? 0 : numberOf(a[1] ?? args.keywords.get('fill_value'));
+        return this.withTrace(result, { kind: 'constant', what: 'other', ...(fill !== undefined ? { value: fill } : {}) });
+      }
+      case 'randn': case 'rand': case 'empty': case 'randint': case 'eye': case 'randn_like': case 'rand_like':
         return this.withTrace(result, { kind: 'constant', what: 'other' });
       case 'arange': {
         const nums = a.map(numberOf);
@@ -623,7 +627,8 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
     const ta = a.t === 'tensor' ? a : undefined;
     const tb = b.t === 'tensor' ? b : undefined;
     if (a.t === 'parameter' || b.t === 'parameter') return this.fail(text, 'a learned nn.Parameter used directly in forward (a layer scale, a position embedding table) is not built', source, [a, b], result);
-    if (ta && tb) {
+    const isFilled = (u: TensorValue, v: TensorValue): boolean => u.trace?.kind === 'constant' && u.trace.value !== undefined && v.trace?.kind === 'node' && broadcastsInto(u, v);
+    if (ta && tb && !isFilled(ta, tb) && !isFilled(tb, ta)) {
       // Constants with constants stay constants (mask arithmetic).
       if (ta.trace?.kind === 'constant' && tb.trace?.kind === 'constant') return this.withTrace(result, { kind: 'constant', what: 'other' });
       const kind = op === '+' ? 'add' : op === '-' ? 'sub' : op === '*' ? 'mul' : op === '/' ? 'div' : op === '@' ? 'matmul' : undefined;
@@ -643,17 +648,23 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
       }
       return this.emit({ op: kind }, inputs, result, this.opName(kind), source);
     }
-    const t = ta ?? tb;
+    // A filled constant no bigger than the tensor (`y + torch.zeros_like(y)`) is a number.
+    const filled = (u: TensorValue | undefined, v: TensorValue | undefined): number | undefined =>
+      u?.trace?.kind === 'constant' && u.trace.value !== undefined && v?.trace?.kind === 'node' && broadcastsInto(u, v) ? u.trace.value : undefined;
+    const fromA = filled(ta, tb);
+    const fromB = filled(tb, ta);
+    const t = fromA !== undefined ? tb : fromB !== undefined ? ta : ta ?? tb;
     if (!t) return result;
     if (t.trace?.kind === 'constant') return this.withTrace(result, t.trace.what === 'causal-tril' ? t.trace : { kind: 'constant', what: 'other' });
-    const other = ta ? b : a;
-    const c = numberOf(other);
+    const other = fromA !== undefined || fromB !== undefined ? undefined : ta && tb ? undefined : ta ? b : a;
+    const c = fromA ?? fromB ?? (other ? numberOf(other) : undefined);
     if (c === undefined || !Number.isFinite(c)) return this.fail(text, 'a tensor with a value the analyser does not know', source, [t], result);
     let scale: { factor: number; offset: number } | undefined;
+    const tensorLeft = t === ta;
     if (op === '*') scale = { factor: c, offset: 0 };
-    else if (op === '/' && ta && c !== 0) scale = { factor: 1 / c, offset: 0 };
+    else if (op === '/' && tensorLeft && c !== 0) scale = { factor: 1 / c, offset: 0 };
     else if (op === '+') scale = { factor: 1, offset: c };
-    else if (op === '-') scale = ta ? { factor: 1, offset: -c } : { factor: -1, offset: c };
+    else if (op === '-') scale = tensorLeft ? { factor: 1, offset: -c } : { factor: -1, offset: c };
     if (!scale) return this.fail(text, `the operator ${op} with a number is not built`, source, [t], result);
     return this.unaryNode({ op: 'scale', ...scale }, t, result, this.opName('scale'), source, text);
   }
@@ -876,6 +887,14 @@ function argText(call: PyNode, file: FileInfo, index: number): string | undefine
 
 function join(path: string, name: string): string {
   return path ? `${path}.${name}` : name;
+}
+
+/** Whether `small` broadcasts into `big` without changing big's shape. */
+function broadcastsInto(small: TensorValue, big: TensorValue): boolean {
+  const s = concreteShape(small);
+  const b = concreteShape(big);
+  if (!s || !b || s.length > b.length) return false;
+  return s.every((d, i) => d === 1 || d === b[b.length - s.length + i]);
 }
 
 function containsTensor(v: Value): boolean {
