@@ -1,20 +1,25 @@
 // "Probe This Model" in the worker: a CIFAR ResNet-20 as the PyTorch front end gives it
 // (NCHW, option A shortcuts, 32x32x3 input, width 16) and its plain twin. Measures:
-//   1. through the supervisor, as the editor runs it (two probe processes in parallel):
-//      wall time from startProbe to each variant's first gradient-flow profile (step 0),
-//      which is what the panel's first chart waits for;
+//   0. from the source: test/fixtures/probe-models/pytorch/resnet20_option_a.py read,
+//      parsed and extracted by the PyTorch front end, the plain twin and the plan made,
+//      two probe processes started: wall time to every variant's first gradient-flow
+//      profile (what the panel's first chart waits for; the editor adds the panel);
+//   1. the same from a hand-written graph, through the supervisor (startProbe onwards);
 //   2. in this process: build, step 0 (with the activation and gradient statistics) and
 //      ms per later step, per variant.
 // Figures, not pass/fail.
 //   node out/bench/graph-probe.js [--blocks 3] [--width 16] [--input 32] [--batch N] [--steps 10]
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
 import { plainTwin } from '../src/core/modelGraph/plainTwin';
+import { pytorchModelGraph } from '../src/core/modelGraph/pytorch';
+import { Grammars } from '../src/core/parse/grammars';
 import { planGraphProbe } from '../src/core/probe/graphPlan';
 import type { ProbeMessage } from '../src/core/probe/protocol';
 import { selectBackend } from '../src/probe-worker/backend';
-import { startProbe } from '../src/probe-worker/supervisor';
+import { startProbe, type ProbeSupervisorOptions } from '../src/probe-worker/supervisor';
 import { runVariant } from '../src/probe-worker/train';
 import { cifarResNet } from '../test/unit/probe/graphFixtures';
 
@@ -41,8 +46,34 @@ async function main(): Promise<void> {
   );
   console.log(`graph probe: ResNet-${6 * n + 2} (PyTorch layout, option A), ${values.input}x${values.input}x3, width ${values.width}, batch ${plan.batchSize}, Adam; ${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}`);
 
+  const root = join(__dirname, '..', '..');
+  const workerPath = join(root, 'dist', 'probe-worker.js');
+
+  // 0. From the source file, as the command does after the user asks.
+  {
+    const grammars = await Grammars.load(join(root, 'dist', 'grammars'));
+    const file = join(root, 'test', 'fixtures', 'probe-models', 'pytorch', 'resnet20_option_a.py');
+    const t0 = performance.now();
+    const text = readFileSync(file, 'utf8');
+    const extraction = pytorchModelGraph.extract({ document: { uri: file, grammar: 'python', text }, modelName: 'ResNet', options: { budgetMs: 20_000 } }, grammars);
+    if ('error' in extraction) throw new Error(extraction.error);
+    const model = extraction.variants.find((v) => v.role === 'model')!;
+    const extracted = performance.now() - t0;
+    const { plan: sourcePlan } = planGraphProbe(
+      [
+        { label: model.label, role: 'model', graph: model.graph },
+        { label: `${model.label} plain`, role: 'plain', graph: plainTwin(model.graph).graph },
+      ],
+      { steps: 1, backend: 'wasm' },
+    );
+    const planned = performance.now() - t0;
+    const profiles = await firstProfiles({ plan: sourcePlan, workerPath, maxParallel: 2, onMessage: () => undefined }, t0);
+    console.log(
+      `from resnet20_option_a.py (ResNet [3, 3, 3], batch ${sourcePlan.batchSize}): extracted in ${extracted.toFixed(0)} ms, planned at ${planned.toFixed(0)} ms, first gradient-flow profiles at ${[...profiles.values()].map((ms) => ms.toFixed(0)).join(' and ')} ms: every variant's profile in ${Math.max(...profiles.values()).toFixed(0)} ms after the request`,
+    );
+  }
+
   // 1. Through the supervisor: two children, as the panel's command starts them.
-  const workerPath = join(__dirname, '..', '..', 'dist', 'probe-worker.js');
   const start = performance.now();
   const firstProfile = new Map<string, number>();
   const stepMs = new Map<string, number[]>();
@@ -94,6 +125,20 @@ async function main(): Promise<void> {
       `${variant.id.padEnd(13)} ${String(params).padStart(8)}   ${(flops / 1e9).toFixed(2).padStart(10)}   ${initMs.toFixed(0).padStart(14)}   ${ms.toFixed(0).padStart(7)}   ${(flops / 1e9 / (ms / 1000)).toFixed(2).padStart(7)}`,
     );
   }
+}
+
+/** Wall time from `since` to each variant's step-0 gradients message. */
+async function firstProfiles(options: ProbeSupervisorOptions, since: number): Promise<Map<string, number>> {
+  const profiles = new Map<string, number>();
+  const run = startProbe({
+    ...options,
+    onMessage: (m) => {
+      if (m.type === 'gradients' && m.step === 0) profiles.set(m.variant, performance.now() - since);
+      if (m.type === 'error') console.log(`${m.variant}: ${m.message}`);
+    },
+  });
+  await run.finished;
+  return profiles;
 }
 
 void main();

@@ -47,6 +47,8 @@ interface TrainingSetup {
   /** Per model input: tensor shape (batch first) and dtype. */
   inputShapes: { shape: number[]; dtype: 'float32' | 'int32' }[];
   batch(step: number): { inputs: (Float32Array | Int32Array)[]; labels: Int32Array };
+  /** What the user should know about this model's run (the synthetic task, dropout off). */
+  notes?: string[];
   dispose(): void;
 }
 
@@ -95,9 +97,16 @@ function graphSetup(tf: TensorFlow, plan: ProbePlan, spec: VariantSpec, graph: M
     model.dispose();
     throw new ProbeRunError('invalid-plan', `${spec.id}: the model outputs ${classes} values per ${plan.task.kind === 'classification' ? 'sample' : 'position'}, the task has ${expected} ${plan.task.kind === 'classification' ? 'classes' : 'tokens'}`);
   }
+  const notes = [
+    plan.task.kind === 'next-token'
+      ? `synthetic task: next token of a seeded random Markov chain over ${plan.task.vocabulary} tokens (up to 4 successors each), ${plan.task.sequenceLength} positions, batch ${plan.batchSize}`
+      : `synthetic task: ${classes}-class labels of N(0, 1) inputs from a fixed random teacher, batch ${plan.batchSize}`,
+  ];
+  if (graph.nodes.some((n) => n.op.op === 'dropout')) notes.push('dropout is off during the probe (it compares gradient flow, not regularisation)');
   return {
     model,
     classes,
+    notes,
     inputShapes: layouts.map((layout) => ({ shape: [plan.batchSize, ...layout.shape], dtype: layout.kind === 'tokens' ? 'int32' : 'float32' })),
     batch: (step) => task.batch(step, plan.batchSize),
     dispose: () => model.dispose(),
@@ -126,7 +135,7 @@ export async function runVariant(backend: SelectedBackend, plan: ProbePlan, vari
     device: backend.device,
     params: model.params,
     layers: model.layers,
-    notes: [...backend.notes, ...(controls.notes ?? [])],
+    notes: [...backend.notes, ...(setup.notes ?? []), ...(controls.notes ?? [])],
     flopsPerStep,
   });
 

@@ -73,7 +73,8 @@ export function inferShape(node: GraphNode, op: GraphOp, inputs: number[][], old
     case 'linear':
       return [...a!.slice(0, -1), op.outFeatures];
     case 'embedding':
-      return [...a!, op.features];
+      // Position embeddings: one row per position of the token input (N, T), no batch axis.
+      return op.positions ? [a![1]!, op.features] : [...a!, op.features];
     case 'attention':
       return [...a!.slice(0, -1), op.embedDim];
     case 'reduce': {
