@@ -8,7 +8,7 @@ import type { CallArgs, GraphRecorderHooks } from '../../pytorch/interpreter';
 import { toParam } from '../../pytorch/interpreter';
 import type { ClassInfo, FileInfo, InstanceValue, Layout, TensorTrace, TensorValue, Value } from '../../pytorch/values';
 import { type PyNode, nodeText } from '../../parse/python-ast';
-import { type LayerDescriptor, bindLayerParams, functionalTable, layerTable } from '../../shapes/layers';
+import { bindLayerParams, functionalTable, layerTable } from '../../shapes/layers';
 import type { ShapeDim } from '../../shapes/shape';
 import { isConcrete } from '../../shapes/dim';
 import type { ActivationFn, GraphLayout, GraphNode, GraphOp, GraphSource, UnsupportedOperation } from '../graph';
@@ -47,6 +47,8 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
   skippedWeighted = 0;
   root: InstanceValue | undefined;
   rootArgs: CallArgs | undefined;
+  /** Weights assigned from one layer to another in a constructor (`self.wte.weight = self.lm_head.weight`). */
+  readonly tiedWeights: { layer: object; text: string }[] = [];
   private overrideApplied = false;
   private readonly sites = new Map<object, GraphSource>();
   private readonly assignedSites = new Map<object, GraphSource>();
@@ -103,13 +105,10 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
     if (value.t === 'layer' && !this.constructorArgs.has(key)) this.constructorArgs.set(key, args);
   }
 
-  /** Weights assigned from one layer to another in a constructor (`self.wte.weight = self.lm_head.weight`). */
-  readonly tiedWeights: { layer: object; text: string }[] = [];
-
   assigned(value: Value, target: PyNode, file: FileInfo, layer?: Extract<Value, { t: 'layer' }>): void {
     if (layer) {
-      const statement = target.fields.attribute?.text;
-      if (statement === 'weight' || statement === 'bias') this.tiedWeights.push({ layer, text: shortText(target, file) });
+      const attribute = target.fields.attribute?.text;
+      if (attribute === 'weight' || attribute === 'bias') this.tiedWeights.push({ layer, text: shortText(target, file) });
       return;
     }
     if (value.t !== 'layer' && value.t !== 'container' && value.t !== 'instance' && value.t !== 'moduledict' && value.t !== 'parameter') return;
@@ -125,11 +124,8 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
     this.recording = true;
     const shape = input.cell.lazy ? null : input.cell.shape;
     const id = this.push({ name: 'input', op: { op: 'input' }, inputs: [], pendingShape: shape ? [...shape] : null, layout: 'channels-first' });
-    this.inputCell = input;
     return { ...input, trace: { kind: 'node', node: id } };
   }
-
-  inputCell: TensorValue | undefined;
 
   private nameModules(value: Value, path: string, depth: number): void {
     if (depth > 24) return;
@@ -346,7 +342,7 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
     const tensorArgs = [...args.positional, ...args.keywords.values()];
     if (fn.t === 'layer') return result;
     if (fn.t === 'builtin') {
-      if (fn.name.startsWith('F.')) return this.functional(fn.name.slice(2), args, result, source, text, node, file);
+      if (fn.name.startsWith('F.')) return this.functional(fn.name.slice(2), args, result, source, text);
       if (fn.name.startsWith('torch.')) return this.torchFunction(fn.name.slice(6), args, result, source, text, node, file);
       if (fn.name.startsWith('tensor.') && fn.self?.t === 'tensor') return this.tensorMethod(fn.name.slice(7), fn.self, args, result, source, text, node, file);
       if (fn.name.startsWith('tensor.') && fn.self?.t === 'parameter') return this.fail(text, 'a learned nn.Parameter used directly in forward is not built', source, [], result);
@@ -378,14 +374,14 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
     return result;
   }
 
-  private functional(name: string, args: CallArgs, result: Value, source: GraphSource, text: string, node: PyNode, file: FileInfo): Value {
+  private functional(name: string, args: CallArgs, result: Value, source: GraphSource, text: string): Value {
     const x = args.positional[0] ?? args.keywords.get('input');
     if (x?.t !== 'tensor') return result;
     const a = args.positional;
     const kw = args.keywords;
     const activation = activationNames[name];
     if (activation) {
-      const op = activationOp(activation, name, a.slice(1), kw, x);
+      const op = activationOp(activation, a.slice(1), kw);
       if ('unsupported' in op) return this.fail(text, op.unsupported, source, [x], result);
       return this.unaryNode(op, x, result, this.opName(name.replace(/_$/, '')), source, text);
     }
@@ -423,7 +419,7 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
       }
       return traced;
     }
-    if (name === 'scaled_dot_product_attention') return this.scaledDotProduct(args, result, source, text, node, file);
+    if (name === 'scaled_dot_product_attention') return this.scaledDotProduct(args, result, source, text);
     const layerType = functionalTable.get(name);
     if (layerType && layerType !== 'Identity') {
       const spec = layerTable.get(layerType)!;
@@ -458,7 +454,7 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
   }
 
   /** F.scaled_dot_product_attention as the ops it stands for: q kᵀ / √d, causal mask, softmax, · v. */
-  private scaledDotProduct(args: CallArgs, result: Value, source: GraphSource, text: string, _node: PyNode, _file: FileInfo): Value {
+  private scaledDotProduct(args: CallArgs, result: Value, source: GraphSource, text: string): Value {
     const [q, k, v] = [args.positional[0] ?? args.keywords.get('query'), args.positional[1] ?? args.keywords.get('key'), args.positional[2] ?? args.keywords.get('value')];
     const mask = args.positional[3] ?? args.keywords.get('attn_mask');
     const causal = args.positional[5] ?? args.keywords.get('is_causal');
@@ -528,7 +524,7 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
     return this.fail(text, `torch.${name} is not an operation the probe can build`, source, a, result);
   }
 
-  private tensorMethod(name: string, x: TensorValue, args: CallArgs, result: Value, source: GraphSource, text: string, _node: PyNode, _file: FileInfo): Value {
+  private tensorMethod(name: string, x: TensorValue, args: CallArgs, result: Value, source: GraphSource, text: string, node: PyNode, file: FileInfo): Value {
     const a = args.positional;
     const kw = args.keywords;
     if (!containsTensor(result)) return result; // size(), dim(), item(): numbers
@@ -542,7 +538,7 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
     const shape = concreteShape(x);
     const activation = activationNames[name];
     if (activation) {
-      const op = activationOp(activation, name, a, kw, x);
+      const op = activationOp(activation, a, kw);
       if ('unsupported' in op) return this.fail(text, op.unsupported, source, [x], result);
       return this.unaryNode(op, x, result, this.opName(name.replace(/_$/, '')), source, text);
     }
@@ -610,7 +606,7 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
       }
       case 'masked_fill': case 'masked_fill_': {
         const mask = a[0] ?? kw.get('mask');
-        const fill = argText(_node, _file, 1) ?? '';
+        const fill = argText(node, file, 1) ?? '';
         if (mask?.t === 'tensor' && mask.trace?.kind === 'constant' && mask.trace.what === 'causal-drop' && /-\s*(?:float\(\s*["']inf|math\.inf|torch\.inf|inf\b|1e\d+|\d{4,})|finfo\([^)]*\)\.min/.test(fill)) {
           return this.unaryNode({ op: 'causal-mask' }, x, result, this.opName('causal_mask'), source, text);
         }
@@ -849,7 +845,7 @@ function attentionOperands(args: CallArgs): Value[] | undefined {
   return [q, k, v];
 }
 
-function activationOp(fn: ActivationFn, name: string, rest: Value[], kw: Map<string, Value>, x: TensorValue): GraphOp | { unsupported: string } {
+function activationOp(fn: ActivationFn, rest: Value[], kw: Map<string, Value>): GraphOp | { unsupported: string } {
   if (fn === 'softmax') {
     const dim = numberOf(rest[0] ?? kw.get('dim'));
     if (dim === undefined) return { unsupported: 'softmax without a known dim is not built' };
@@ -865,8 +861,6 @@ function activationOp(fn: ActivationFn, name: string, rest: Value[], kw: Map<str
     const beta = numberOf(rest[0] ?? kw.get('beta')) ?? 1;
     if (beta !== 1) return { unsupported: 'softplus with beta other than 1 is not built' };
   }
-  void name;
-  void x;
   return { op: 'activation', fn };
 }
 
@@ -949,4 +943,3 @@ function intList(v: Value | undefined): number[] | undefined {
   return out;
 }
 
-export type { LayerDescriptor };
