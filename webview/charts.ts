@@ -215,6 +215,12 @@ function identity(value: object | null | undefined): number {
   return id;
 }
 
+/** Source names on the gradient chart's x axis: at most this many labelled ticks (the rest thinned evenly). */
+const maxNamedTicks = 48;
+
+/** A layer with a line of source behind it: what a click on the gradient chart opens. */
+export type LayerClickHandler = (variantId: string, layerIndex: number) => void;
+
 export class ProbeCharts {
   private readonly charts = new Map<ChartName, LineChart>();
   /** What each chart was last drawn from; an unchanged chart is not redrawn. */
@@ -222,8 +228,16 @@ export class ProbeCharts {
   private theme: ChartTheme;
   /** Layer names by variant, for tooltips. */
   private layerNames = new Map<string, Map<number, string>>();
+  /** Variants whose layers have lines of source (Probe This Model): clickable, by layer index. */
+  private sourcedLayers = new Map<string, Set<number>>();
+  /** The gradient chart's x-axis labels: the source names of one variant's weight layers, by index. */
+  private axisNames: Map<number, string> | null = null;
 
-  constructor(canvases: Record<ChartName, HTMLCanvasElement>, theme: ChartTheme) {
+  constructor(
+    canvases: Record<ChartName, HTMLCanvasElement>,
+    theme: ChartTheme,
+    private readonly onLayerClick: LayerClickHandler | null = null,
+  ) {
     this.theme = theme;
     for (const [name, canvas] of Object.entries(canvases) as [ChartName, HTMLCanvasElement][]) {
       const chart = new Chart<'line', Point[]>(canvas, { type: 'line', data: { datasets: [] }, options: this.options(name, true), plugins: name === 'gradient' ? [residualMarksPlugin, endMarkersPlugin] : name === 'loss' ? [chanceLinePlugin, endMarkersPlugin] : [endMarkersPlugin] });
@@ -272,6 +286,18 @@ export class ProbeCharts {
       normalized: true,
       spanGaps: false,
       interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      ...(name === 'gradient'
+        ? {
+            onClick: (event, elements, chart) => {
+              const hit = this.layerAt(chart as LineChart, elements, event.y ?? null);
+              if (hit) this.onLayerClick?.(hit.variantId, hit.layerIndex);
+            },
+            onHover: (event, elements, chart) => {
+              const target = event.native?.target;
+              if (target instanceof HTMLElement) target.style.cursor = this.layerAt(chart as LineChart, elements, event.y ?? null) ? 'pointer' : '';
+            },
+          }
+        : {}),
       layout: { padding: { top: 6, right: 10 } },
       color: t.foreground,
       font,
@@ -300,7 +326,38 @@ export class ProbeCharts {
         },
       },
       scales: {
-        x: { type: 'linear', title: { display: true, text: xTitle, color: t.muted, font }, ...scaleStyle, ticks: { ...scaleStyle.ticks, precision: 0, maxTicksLimit: 12 } },
+        x:
+          name === 'gradient'
+            ? {
+                type: 'linear',
+                title: { display: true, text: xTitle, color: t.muted, font },
+                ...scaleStyle,
+                // With source names, one tick per layer labelled with its name; else plain indices.
+                ticks: {
+                  ...scaleStyle.ticks,
+                  precision: 0,
+                  maxTicksLimit: 12,
+                  autoSkip: false,
+                  maxRotation: 70,
+                  minRotation: 0,
+                  callback: (value) => this.axisNames?.get(Number(value)) ?? String(value),
+                },
+                afterBuildTicks: (scale: { min: number; max: number; ticks: { value: number }[] }) => {
+                  const names = this.axisNames;
+                  if (!names) {
+                    // Chart.js's own ticks are kept, thinned as autoSkip would.
+                    if (scale.ticks.length > 12) {
+                      const step = Math.ceil(scale.ticks.length / 12);
+                      scale.ticks = scale.ticks.filter((_, i) => i % step === 0);
+                    }
+                    return;
+                  }
+                  const indices = [...names.keys()].filter((i) => i >= scale.min && i <= scale.max);
+                  const step = Math.max(1, Math.ceil(indices.length / maxNamedTicks));
+                  scale.ticks = indices.filter((_, i) => i % step === 0).map((value) => ({ value }));
+                },
+              }
+            : { type: 'linear', title: { display: true, text: xTitle, color: t.muted, font }, ...scaleStyle, ticks: { ...scaleStyle.ticks, precision: 0, maxTicksLimit: 12 } },
         y: {
           type: useLog ? 'logarithmic' : 'linear',
           title: { display: true, text: yTitle + (useLog ? ' (log)' : ''), color: t.muted, font },
@@ -317,6 +374,36 @@ export class ProbeCharts {
         },
       },
     };
+  }
+
+  /** The sourced layer under a click: of the nearest points, the one closest in y. */
+  private layerAt(chart: LineChart, elements: { datasetIndex: number; index: number; element: { y: number } }[], y: number | null): { variantId: string; layerIndex: number } | null {
+    if (!this.onLayerClick) return null;
+    let best: { variantId: string; layerIndex: number; distance: number } | null = null;
+    for (const element of elements) {
+      const dataset = chart.data.datasets[element.datasetIndex] as (LineDataset & { variantId?: string }) | undefined;
+      const point = dataset?.data[element.index];
+      const variantId = dataset?.variantId;
+      if (!point || variantId === undefined || !this.sourcedLayers.get(variantId)?.has(point.x)) continue;
+      const distance = y === null ? 0 : Math.abs(element.element.y - y);
+      if (!best || distance < best.distance) best = { variantId, layerIndex: point.x, distance };
+    }
+    return best ? { variantId: best.variantId, layerIndex: best.layerIndex } : null;
+  }
+
+  /** Where a layer's point is drawn on the gradient chart, in CSS pixels of the canvas (for tests). */
+  layerPoint(variantId: string, layerIndex: number): { x: number; y: number } | null {
+    const chart = this.chart('gradient');
+    const datasetIndex = chart.data.datasets.findIndex((d) => (d as { variantId?: string }).variantId === variantId);
+    if (datasetIndex < 0) return null;
+    const index = chart.data.datasets[datasetIndex]!.data.findIndex((p) => p.x === layerIndex);
+    const element = chart.getDatasetMeta(datasetIndex).data[index];
+    return element ? { x: element.x, y: element.y } : null;
+  }
+
+  /** The labels drawn on the gradient chart's x axis. */
+  gradientAxisLabels(): string[] {
+    return (this.chart('gradient').scales.x?.ticks ?? []).map((t) => String(t.label ?? '')).filter((l) => l !== '');
   }
 
   private dataset(p: PlottedVariant, points: Point[], markEnd: boolean): LineDataset & { variantId: string; endMarker: EndMarker | null } {
@@ -345,6 +432,11 @@ export class ProbeCharts {
     if (chanceLoss === null) chanceLines.delete(lossChart);
     else chanceLines.set(lossChart, chanceLoss);
     this.layerNames = new Map(variants.map((p) => [p.variant.id, new Map(p.variant.layers.map((l) => [l.index, l.name]))]));
+    this.sourcedLayers = new Map(variants.map((p) => [p.variant.id, new Set(p.variant.layers.filter((l) => l.sourceLine !== undefined && l.sourceUri !== undefined).map((l) => l.index))]));
+    // The axis is named after the first shown variant built from source (the model itself, before its twin).
+    const named = variants.find((p) => p.visible && p.variant.layers.some((l) => l.sourceLine !== undefined));
+    const axisNames = named ? new Map(named.variant.layers.filter((l) => l.kind !== 'norm').map((l) => [l.index, l.name])) : null;
+    const axisKey = named ? `${named.variant.id}:${named.variant.layers.length}` : '';
     const look = variants.map((p) => `${identity(p.variant)}:${p.visible}:${p.color}:${p.dashed}:${p.variant.label}:${p.variant.status}`).join('|') + `|${this.theme.highContrast}`;
     const changed = (name: ChartName, signature: string): boolean => {
       const full = `${look}#${signature}`;
@@ -356,7 +448,8 @@ export class ProbeCharts {
 
     const gradient = this.chart('gradient');
     const wantLog = view.logScale;
-    if (changed('gradient', `${wantLog}:${view.gradientSnapshot}:${variants.map((p) => identity(snapshotOf(p.variant))).join(',')}`)) {
+    if (changed('gradient', `${wantLog}:${view.gradientSnapshot}:${axisKey}:${variants.map((p) => identity(snapshotOf(p.variant))).join(',')}`)) {
+      this.axisNames = axisNames;
       const isLog = (gradient.options.scales?.y as { type?: string } | undefined)?.type === 'logarithmic';
       if (wantLog !== isLog) gradient.options = this.options('gradient', wantLog);
       gradient.data.datasets = variants.map((p) => {

@@ -16,6 +16,8 @@ Object.assign(window, {
   residualLensPanel: {
     page,
     inspectChart: (name: Parameters<GradientFlowPage['inspectChart']>[0]) => page.inspectChart(name),
+    layerPointOnPage: (variantId: string, layerName: string) => page.layerPointOnPage(variantId, layerName),
+    gradientAxisLabels: () => page.gradientAxisLabels(),
     benchmarkRender: (layers?: number, variants?: number, updates?: number, snapshot?: 'init' | 'latest') => benchmarkRender(page, layers, variants, updates, snapshot),
     get renderCount() {
       return page.renderCount;

@@ -68,6 +68,10 @@ export class GradientFlowPage {
   private canRerun = false;
   private canStop = false;
   private notice: string | null = null;
+  /** "Probe This Model": the model's name, and why the results are out of date (its file was edited). */
+  private sourceModel: string | null = null;
+  private staleNote: string | null = null;
+  private renderedLayerKey = '';
   private theme: ChartTheme;
   private readonly charts: ProbeCharts;
   private renderTimer: ReturnType<typeof setTimeout> | undefined;
@@ -80,7 +84,11 @@ export class GradientFlowPage {
   renderCount = 0;
 
   private readonly ui: {
+    title: HTMLElement;
     status: HTMLElement;
+    stale: HTMLElement;
+    layers: HTMLDetailsElement;
+    layerList: HTMLElement;
     rerun: HTMLElement;
     stop: HTMLElement;
     exportHtml: HTMLElement;
@@ -108,7 +116,7 @@ export class GradientFlowPage {
   ) {
     this.theme = readChartTheme();
     this.ui = this.build();
-    this.charts = new ProbeCharts(this.ui.canvases, this.theme);
+    this.charts = new ProbeCharts(this.ui.canvases, this.theme, (variantId, layerIndex) => this.revealLayer(variantId, layerIndex));
     this.watchTheme();
   }
 
@@ -118,7 +126,8 @@ export class GradientFlowPage {
 
     const header = element('header', 'toolbar');
     const titleBlock = element('div', 'title-block');
-    titleBlock.append(element('h1', undefined, 'Gradient flow'));
+    const title = element('h1', undefined, 'Gradient flow');
+    titleBlock.append(title);
     const status = element('p', 'status');
     status.setAttribute('role', 'status');
     titleBlock.append(status);
@@ -158,6 +167,9 @@ export class GradientFlowPage {
 
     const notice = element('p', 'notice');
     notice.setAttribute('role', 'alert');
+    const stale = element('p', 'notice stale');
+    stale.setAttribute('role', 'status');
+    stale.hidden = true;
 
     const content = element('section', 'probe-content');
     const controls = element('div', 'controls');
@@ -212,6 +224,14 @@ export class GradientFlowPage {
     }
 
     const notes = element('ul', 'notes');
+    // Probe This Model: every weight layer of the model, each a link to its line of source.
+    const layers = element('details', 'layers');
+    layers.open = true;
+    layers.hidden = true;
+    const layersSummary = element('summary');
+    layersSummary.append(element('h2', undefined, 'Layers'), element('span', 'hint', 'Click a layer here or a point of the gradient chart to show its line of source.'));
+    const layerList = element('ol', 'layer-list');
+    layers.append(layersSummary, layerList);
     const summaryTitle = element('h2', 'summary-title', 'Summary');
     const gridScroll = element('div', 'grid-scroll');
     const grid = createDataGrid(
@@ -228,11 +248,15 @@ export class GradientFlowPage {
       'Summary of the probe variants',
     );
     gridScroll.append(grid);
-    content.append(controls, verdict, chartsBox, notes, summaryTitle, gridScroll);
-    root.append(header, notice, empty, content);
+    content.append(controls, verdict, chartsBox, notes, layers, summaryTitle, gridScroll);
+    root.append(header, notice, stale, empty, content);
 
     return {
+      title,
       status,
+      stale,
+      layers,
+      layerList,
       rerun,
       stop,
       exportHtml,
@@ -316,7 +340,36 @@ export class GradientFlowPage {
         this.notice = message.text;
         this.scheduleRender();
         break;
+      case 'source':
+        this.sourceModel = message.model;
+        this.staleNote = message.stale;
+        this.scheduleRender();
+        break;
     }
+  }
+
+  /** A click on a layer (chart point or layer list): asks the host to show its line of source. */
+  revealLayer(variantId: string, layerIndex: number): boolean {
+    const layer = this.state?.variants.find((v) => v.id === variantId)?.layers.find((l) => l.index === layerIndex);
+    if (!layer || layer.sourceUri === undefined || layer.sourceLine === undefined || !this.host.inEditor) return false;
+    this.host.post({ type: 'revealSource', uri: layer.sourceUri, line: layer.sourceLine });
+    return true;
+  }
+
+  /** Where a layer's point is drawn on the gradient chart, in page pixels (for tests that click it). */
+  layerPointOnPage(variantId: string, layerName: string): { x: number; y: number } | null {
+    const layer = this.state?.variants.find((v) => v.id === variantId)?.layers.find((l) => l.name === layerName);
+    if (!layer) return null;
+    this.renderNow();
+    const point = this.charts.layerPoint(variantId, layer.index);
+    if (!point) return null;
+    const box = this.ui.canvases.gradient.getBoundingClientRect();
+    return { x: box.left + point.x, y: box.top + point.y };
+  }
+
+  /** The labels on the gradient chart's x axis. */
+  gradientAxisLabels(): string[] {
+    return this.charts.gradientAxisLabels();
   }
 
   load(run: ProbeRunRecord): void {
@@ -402,6 +455,10 @@ export class GradientFlowPage {
     this.ui.content.hidden = !hasData;
     this.ui.notice.hidden = this.notice === null;
     this.ui.notice.textContent = this.notice ?? '';
+    this.ui.stale.hidden = this.staleNote === null;
+    this.ui.stale.textContent = this.staleNote ?? '';
+    this.ui.title.textContent = this.sourceModel ? `Gradient flow: ${this.sourceModel}` : 'Gradient flow';
+    document.body.dataset.stale = this.staleNote === null ? 'false' : 'true';
     // An empty panel offers its own Run button and has nothing to export.
     this.ui.rerun.hidden = !this.host.inEditor || !hasData;
     this.ui.exportGroup.hidden = !hasData;
@@ -420,6 +477,7 @@ export class GradientFlowPage {
     this.charts.update(plotted, this.view, chanceLoss(state.record.plan?.classes ?? 10));
     this.ui.verdict.textContent = composeVerdict(state);
     this.renderNotes(state.variants);
+    this.renderLayers(state.variants);
     this.renderGrid(state.variants);
     for (const [name, canvas] of Object.entries(this.ui.canvases) as [ChartName, HTMLCanvasElement][]) {
       const shown = plotted.filter((p) => p.visible).map((p) => p.variant.label);
@@ -504,6 +562,34 @@ export class GradientFlowPage {
       }),
     );
     this.ui.notes.hidden = notes.length === 0;
+  }
+
+  /** The first variant built from source (the model itself): its weight layers as links to their lines. */
+  private renderLayers(variants: VariantResult[]): void {
+    const variant = variants.find((v) => v.layers.some((l) => l.sourceLine !== undefined && l.sourceUri !== undefined));
+    const layers = variant ? variant.layers.filter((l) => l.kind !== 'norm') : [];
+    const key = variant ? `${variant.id}|${this.host.inEditor}|${layers.map((l) => `${l.index}:${l.name}:${l.sourceLine ?? ''}`).join(',')}` : '';
+    if (key === this.renderedLayerKey) return;
+    this.renderedLayerKey = key;
+    this.ui.layers.hidden = !variant;
+    this.ui.layerList.replaceChildren(
+      ...layers.map((layer) => {
+        const item = element('li');
+        const line = layer.sourceLine !== undefined ? `line ${layer.sourceLine + 1}` : '';
+        if (this.host.inEditor && layer.sourceLine !== undefined && layer.sourceUri !== undefined) {
+          const link = element('button', 'layer-link');
+          link.type = 'button';
+          link.dataset.layer = layer.name;
+          link.title = `Show ${layer.name} (${line}) in the editor`;
+          link.append(element('span', 'layer-name', layer.name), element('span', 'layer-line', line));
+          link.addEventListener('click', () => this.revealLayer(variant!.id, layer.index));
+          item.append(link);
+        } else {
+          item.append(element('span', 'layer-name', layer.name), element('span', 'layer-line', line));
+        }
+        return item;
+      }),
+    );
   }
 
   private renderGrid(variants: VariantResult[]): void {

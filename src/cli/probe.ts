@@ -5,17 +5,32 @@
 import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { defaultAnalysisOptions } from '../core/analysis';
 import { parseArgs } from 'node:util';
 import { planProbe, ProbePlanError, type ProbeOptions } from '../core/probe/plan';
-import type { BackendPreference, ProbeMessage, ShortcutOption } from '../core/probe/protocol';
+import type { BackendPreference, ProbeMessage, ProbePlan, ShortcutOption } from '../core/probe/protocol';
 import { parseProbeMessage } from '../core/probe/probeMessageValidation';
 import { createProbeRun, ProbeRunState } from '../core/probe/probeRun';
 import { ProbeRecorder, type ProbeRecord } from '../core/probe/record';
 import { renderProbeReportHtml } from '../core/probe/reportHtml';
+import { extractModel, modelVerdictLine, planModelProbe } from '../core/modelGraph/frontEnds';
+import type { ModelExtraction } from '../core/modelGraph/graph';
+import { Grammars, grammarFor } from '../core/parse/grammars';
 import { startProbe } from '../probe-worker/supervisor';
+import { readSourceFile } from './files';
 import { choosePythonForCli, resolveEngine, type ProbeEngineName } from '../torch/torchEngine';
 
-export const probeUsage = `  probe [--depths 20,56] [--steps 100 | --seconds S] [--width 8] [--input 16]
+export const probeUsage = `  probe --model path/to/model.py:ClassName [--input-shape 1,3,32,32]
+        [--steps 100 | --seconds S] [--prefix] [--no-depth-twins] [...]
+      Probe your own model: build it from the file's code (nothing in the
+      file is run), with its plain twin (every skip addition removed) and,
+      where a block-count parameter sets the depth, a shallower and a deeper
+      version; train each briefly on synthetic data of its input shape and
+      print the gradient flow and the verdict. --input-shape sets the input
+      where the file does not say it; --prefix probes the buildable layers
+      when some cannot be built; --scale-down K divides the widths by K.
+
+  probe [--depths 20,56] [--steps 100 | --seconds S] [--width 8] [--input 16]
         [--batch 32] [--optimizer adam|sgd] [--lr X] [--momentum M]
         [--shortcut A|B] [--no-bn] [--plain-only | --residual-only]
         [--seed N] [--backend auto|tensorflow|wasm|cpu] [--parallel N]
@@ -42,7 +57,26 @@ function numberOption(name: string, value: string | undefined): number | undefin
   return n;
 }
 
+export interface ModelProbeArgs {
+  file: string;
+  className: string;
+  inputShape?: number[];
+  prefix: boolean;
+  depthTwins: boolean;
+  scaleDown?: number;
+}
+
+/** `path/to/model.py:ClassName` (the last colon splits, so Windows drive letters survive). */
+function parseModelTarget(text: string): { file: string; className: string } {
+  const at = text.lastIndexOf(':');
+  const file = at > 0 ? text.slice(0, at) : '';
+  const className = at > 0 ? text.slice(at + 1) : '';
+  if (!file || !/^[A-Za-z_$][\w$]*$/.test(className)) throw new ProbeUsageError(`--model must look like path/to/model.py:ClassName, not '${text}'`);
+  return { file, className };
+}
+
 export function parseProbeArgs(args: string[]): {
+  model?: ModelProbeArgs;
   options: Partial<ProbeOptions>;
   json?: string;
   html?: string;
@@ -79,6 +113,11 @@ export function parseProbeArgs(args: string[]): {
         'gradient-every': { type: 'string' },
         json: { type: 'string' },
         html: { type: 'string' },
+        model: { type: 'string' },
+        'input-shape': { type: 'string' },
+        prefix: { type: 'boolean', default: false },
+        'no-depth-twins': { type: 'boolean', default: false },
+        'scale-down': { type: 'string' },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -128,7 +167,32 @@ export function parseProbeArgs(args: string[]): {
   if (parallel !== undefined && (!Number.isInteger(parallel) || parallel < 1 || parallel > 64)) throw new ProbeUsageError('--parallel must be a whole number from 1 to 64');
   const engine = v.engine!;
   if (engine !== 'tfjs' && engine !== 'torch' && engine !== 'auto') throw new ProbeUsageError(`--engine must be tfjs, torch or auto, not '${engine}'`);
+  let model: ModelProbeArgs | undefined;
+  if (v.model !== undefined) {
+    // The CIFAR family's options describe networks the model replaces.
+    const family = (['depths', 'width', 'input', 'shortcut', 'no-bn', 'plain-only', 'residual-only'] as const).filter((name) => v[name] !== undefined && v[name] !== false);
+    if (family.length) throw new ProbeUsageError(`--${family[0]} applies to the built-in CIFAR networks, not to --model`);
+    if (engine === 'torch') throw new ProbeUsageError('--model trains with TensorFlow.js; --engine torch trains the built-in CIFAR networks only');
+    const scaleDown = numberOption('scale-down', v['scale-down']);
+    if (scaleDown !== undefined && (!Number.isInteger(scaleDown) || scaleDown < 2 || scaleDown > 64)) throw new ProbeUsageError('--scale-down must be a whole number from 2 to 64');
+    let inputShape: number[] | undefined;
+    if (v['input-shape'] !== undefined) {
+      inputShape = v['input-shape'].split(/[,x ]+/).filter(Boolean).map(Number);
+      if (inputShape.length < 2 || inputShape.some((d) => !Number.isInteger(d) || d < 1)) throw new ProbeUsageError(`--input-shape must be positive whole numbers, batch first, like 1,3,32,32, not '${v['input-shape']}'`);
+    }
+    model = {
+      ...parseModelTarget(v.model),
+      ...(inputShape ? { inputShape } : {}),
+      prefix: v.prefix === true,
+      depthTwins: v['no-depth-twins'] !== true,
+      ...(scaleDown !== undefined ? { scaleDown } : {}),
+    };
+  } else {
+    for (const name of ['input-shape', 'scale-down'] as const) if (v[name] !== undefined) throw new ProbeUsageError(`--${name} needs --model`);
+    if (v.prefix || v['no-depth-twins']) throw new ProbeUsageError(`--${v.prefix ? 'prefix' : 'no-depth-twins'} needs --model`);
+  }
   return {
+    ...(model ? { model } : {}),
     options,
     ...(v.json !== undefined ? { json: v.json } : {}),
     ...(v.html !== undefined ? { html: v.html } : {}),
@@ -243,12 +307,20 @@ export async function probeCommand(args: string[], out: NodeJS.WritableStream = 
     out.write(`Usage: residual-lens probe [options]\n\n${probeUsage}\n`);
     return 0;
   }
-  let planned;
-  try {
-    planned = planProbe(parsed.options);
-  } catch (error) {
-    if (error instanceof ProbePlanError) throw new ProbeUsageError(`cannot probe: ${error.message}`);
-    throw error;
+  let planned: { plan: ProbePlan; notes: string[] };
+  let modelName: string | undefined;
+  if (parsed.model) {
+    const fromModel = await planFromModel(parsed.model, parsed.options, err);
+    if ('exitCode' in fromModel) return fromModel.exitCode;
+    planned = fromModel;
+    modelName = parsed.model.className;
+  } else {
+    try {
+      planned = planProbe(parsed.options);
+    } catch (error) {
+      if (error instanceof ProbePlanError) throw new ProbeUsageError(`cannot probe: ${error.message}`);
+      throw error;
+    }
   }
   const { plan, notes } = planned;
   const engine = resolveEngine(parsed.engine, choosePythonForCli(parsed.python));
@@ -304,6 +376,7 @@ export async function probeCommand(args: string[], out: NodeJS.WritableStream = 
   recorder.markUnfinishedCancelled();
   const record = recorder.record();
   out.write(formatSummary(record) + '\n');
+  if (modelName) out.write(`${modelName}: ${modelVerdictLine(panelRun.record, interrupted)}\n`);
   // The disk can fill up during a long run: a failed write is reported, the other file is still written.
   let writeFailed = false;
   const writeResult = (path: string, what: string, text: () => string, note = ''): void => {
@@ -324,4 +397,76 @@ export async function probeCommand(args: string[], out: NodeJS.WritableStream = 
   }
   if (interrupted) return 130;
   return record.variants.every((v) => v.status === 'done') && !writeFailed ? 0 : 1;
+}
+
+/**
+ * `--model path:Class`: the model's graphs from the file (read, never run), then the plan.
+ * A missing file or class is a usage error (exit 2); a model that cannot be built, or
+ * that needs an input shape, is explained on stderr (exit 1).
+ */
+async function planFromModel(model: ModelProbeArgs, options: Partial<ProbeOptions>, err: NodeJS.WritableStream): Promise<{ plan: ProbePlan; notes: string[] } | { exitCode: number }> {
+  const path = resolve(model.file);
+  if (!existsSync(path)) throw new ProbeUsageError(`no such file: ${model.file}`);
+  const grammar = grammarFor(path);
+  if (!grammar) throw new ProbeUsageError(`${model.file} is not a Python, TypeScript or JavaScript file`);
+  const read = readSourceFile(path, defaultAnalysisOptions.maxFileBytes);
+  if ('skipped' in read) throw new ProbeUsageError(`${model.file} cannot be read: ${read.skipped}`);
+  const grammars = await Grammars.load(join(__dirname, 'grammars'));
+  const started = performance.now();
+  const extracted = extractModel(
+    { uri: model.file, grammar, text: read.text },
+    { modelName: model.className },
+    {
+      ...(model.inputShape ? { inputShape: model.inputShape } : {}),
+      options: { budgetMs: defaultAnalysisOptions.budgetMs, readWorkspaceFile: (p) => {
+        const other = readSourceFile(p, defaultAnalysisOptions.maxFileBytes);
+        return 'text' in other ? other.text : undefined;
+      } },
+    },
+    grammars,
+  );
+  if ('error' in extracted) {
+    if (/^no model named/.test(extracted.error)) throw new ProbeUsageError(extracted.error);
+    err.write(`residual-lens probe: cannot probe ${model.className}: ${extracted.error}\n`);
+    return { exitCode: 1 };
+  }
+  const extraction: ModelExtraction = extracted;
+  if (extraction.needsInputShape?.length) {
+    err.write(`residual-lens probe: ${model.className} needs an input shape: the file does not say ${extraction.needsInputShape.join(', ')}. Give it with --input-shape, batch first (e.g. --input-shape ${extraction.needsInputShape.length === 4 ? '1,3,32,32' : extraction.needsInputShape.map(() => '8').join(',')}).\n`);
+    return { exitCode: 1 };
+  }
+  if (extraction.unsupported.length) {
+    for (const u of extraction.unsupported) err.write(`${model.file}${u.source ? `:${u.source.line + 1}` : ''}: cannot build ${u.what}: ${u.reason}\n`);
+    if (!extraction.prefixOnly || extraction.variants.length === 0) {
+      err.write(`residual-lens probe: cannot probe ${model.className}: ${extraction.unsupported.length} operation(s) above cannot be built\n`);
+      return { exitCode: 1 };
+    }
+    if (!model.prefix) {
+      err.write(`residual-lens probe: ${model.className} can be probed up to the first of these (its buildable prefix): add --prefix to do that\n`);
+      return { exitCode: 1 };
+    }
+  }
+  const planned = planModelProbe(extraction, {
+    steps: options.steps ?? 100,
+    depthTwins: model.depthTwins,
+    ...(model.scaleDown ? { scale: model.scaleDown } : {}),
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+  });
+  if (!planned.ok) {
+    err.write(`residual-lens probe: cannot probe ${model.className}: ${planned.problems.join('; ')}${planned.scaleDown ? ` (try --scale-down ${planned.scaleDown.factor}: ${planned.scaleDown.description})` : ''}\n`);
+    return { exitCode: 1 };
+  }
+  // The CLI's training options apply to the model's plan too.
+  const plan: ProbePlan = { ...planned.plan };
+  if (options.timeBudgetMs !== undefined) plan.timeBudgetMs = options.timeBudgetMs;
+  if (options.batchSize !== undefined) plan.batchSize = options.batchSize;
+  if (options.learningRate !== undefined) plan.learningRate = options.learningRate;
+  if (options.optimizer !== undefined) plan.optimizer = options.optimizer;
+  if (options.momentum !== undefined) plan.momentum = options.momentum;
+  if (options.gradientEvery !== undefined) plan.gradientEvery = options.gradientEvery;
+  if (options.backend !== undefined) plan.backend = options.backend;
+  const inputShape = extraction.inputShape ? ` on input (${extraction.inputShape.join(', ')})` : '';
+  err.write(`${model.className} (${extraction.framework}, ${model.file}:${extraction.source.line + 1}) read in ${(performance.now() - started).toFixed(0)} ms${inputShape}\n`);
+  for (const v of planned.variants) err.write(`  ${v.id}: ${v.label}, ${v.graph.nodes.length} nodes\n`);
+  return { plan, notes: planned.notes };
 }

@@ -9,6 +9,8 @@ export interface AnalysisClient {
   ready(): Promise<void>;
   restart(): Promise<void>;
   stop(): Promise<void>;
+  /** A custom request to the server (the "Probe This Model" requests); waits for the server to be up. */
+  request<R>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<R>;
 }
 
 const documentSelector = ['python', 'typescript', 'typescriptreact', 'javascript', 'javascriptreact'].flatMap((language) => [
@@ -79,6 +81,10 @@ export function startAnalysisClient(context: vscode.ExtensionContext, log: vscod
     },
     async stop() {
       if (client.isRunning()) await client.stop();
+    },
+    async request<R>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<R> {
+      await started;
+      return token ? client.sendRequest<R>(method, params, token) : client.sendRequest<R>(method, params);
     },
   };
 }

@@ -16,6 +16,7 @@ import { readSettings, type ServerSettings } from './settings';
 import { codeActionsFor } from './codeActions';
 import { hoverFor, inlayHintsFor } from './shapeViews';
 import { scanWorkspace } from './workspaceScanner';
+import { registerModelRequests } from './modelRequests';
 import { URI } from 'vscode-uri';
 
 // The analysis process: the extension starts it over IPC, and tests start the same
@@ -28,13 +29,14 @@ let analyzer: DocumentAnalyzer | undefined;
 let settings: ServerSettings = readSettings(undefined);
 let workspaceFolders: string[] = [];
 let canRefreshInlayHints = false;
+let grammarsReady: Promise<Grammars> | undefined;
 
 connection.onInitialize((params): InitializeResult => {
   settings = readSettings(params.initializationOptions);
   canRefreshInlayHints = params.capabilities.workspace?.inlayHint?.refreshSupport === true;
   workspaceFolders = (params.workspaceFolders ?? []).map((f) => URI.parse(f.uri)).filter((u) => u.scheme === 'file').map((u) => u.fsPath);
   const grammarDir = join(__dirname, 'grammars');
-  const grammarsReady = Grammars.load(grammarDir);
+  grammarsReady = Grammars.load(grammarDir);
   const isOpen = (uri: string): boolean => documents.get(uri) !== undefined;
   analyzer = new DocumentAnalyzer(grammarsReady, connection, () => settings, isOpen, () => {
     // Hints are asked for before the debounced analysis lands; ask the editor again after.
@@ -103,6 +105,8 @@ connection.languages.inlayHint.on((params) => {
   if (!document || !settings.inlayHints) return [];
   return inlayHintsFor(analyzer?.lastResult(document.uri, document.version), params.range);
 });
+
+registerModelRequests(connection, documents, () => grammarsReady, () => settings);
 
 documents.listen(connection);
 connection.listen();

@@ -17,7 +17,12 @@ export type HostToPanelMessage =
   /** Asks the page for a PNG of its charts (the Export Probe Report command). */
   | { type: 'requestPng'; requestId: number }
   /** A file could not be opened; shown in the panel instead of the charts. */
-  | { type: 'notice'; text: string };
+  | { type: 'notice'; text: string }
+  /**
+   * "Probe This Model": the model the run was built from (null for the CIFAR family), and
+   * whether its file changed since (the results are from an older version of the code).
+   */
+  | { type: 'source'; model: string | null; stale: string | null };
 
 export type PanelToHostMessage =
   | { type: 'ready' }
@@ -25,7 +30,9 @@ export type PanelToHostMessage =
   | { type: 'stop' }
   | { type: 'export'; format: ExportFormat; dataUrl: string | null }
   | { type: 'png'; requestId: number; dataUrl: string | null }
-  | { type: 'log'; level: 'info' | 'warn' | 'error'; text: string };
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; text: string }
+  /** A layer was clicked: show its line (the host opens only files named by the run's layers). */
+  | { type: 'revealSource'; uri: string; line: number };
 
 const pngPrefix = 'data:image/png;base64,';
 const maxDataUrlLength = 64 * 1024 * 1024;
@@ -53,6 +60,11 @@ export function parsePanelToHostMessage(value: unknown): Parsed<PanelToHostMessa
       case 'png': {
         if (typeof value.requestId !== 'number') return { ok: false, error: 'png.requestId must be a number' };
         return { ok: true, value: { type: 'png', requestId: value.requestId, dataUrl: dataUrlField(value.dataUrl) }, ignoredFields: known(['requestId', 'dataUrl']) };
+      }
+      case 'revealSource': {
+        if (typeof value.uri !== 'string' || value.uri.length === 0 || value.uri.length > 4096) return { ok: false, error: 'revealSource.uri must be a non-empty string' };
+        if (typeof value.line !== 'number' || !Number.isInteger(value.line) || value.line < 0) return { ok: false, error: 'revealSource.line must be a whole number from 0' };
+        return { ok: true, value: { type: 'revealSource', uri: value.uri, line: value.line }, ignoredFields: known(['uri', 'line']) };
       }
       case 'log': {
         const level = value.level === 'warn' || value.level === 'error' ? value.level : 'info';
@@ -109,6 +121,18 @@ export function parseHostToPanelMessage(value: unknown): Parsed<HostToPanelMessa
     case 'notice':
       if (typeof value.text !== 'string') return { ok: false, error: 'notice.text must be a string' };
       return { ok: true, value: { type: 'notice', text: value.text }, ignoredFields: unknownFields(['text']) };
+    case 'source': {
+      const text = (field: unknown, name: string): string | null => {
+        if (field === null || field === undefined) return null;
+        if (typeof field !== 'string') throw new Error(`source.${name} must be a string or null`);
+        return field;
+      };
+      try {
+        return { ok: true, value: { type: 'source', model: text(value.model, 'model'), stale: text(value.stale, 'stale') }, ignoredFields: unknownFields(['model', 'stale']) };
+      } catch (err) {
+        return { ok: false, error: err instanceof Error ? err.message : String(err) };
+      }
+    }
     default:
       return { ok: false, error: `unknown host message type ${JSON.stringify(value.type)}` };
   }

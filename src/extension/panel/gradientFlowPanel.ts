@@ -98,6 +98,11 @@ export class GradientFlowPanel implements vscode.Disposable {
     return true;
   }
 
+  /** The tab's title: the model's name for "Probe This Model". */
+  setTitle(model: string | null): void {
+    if (!this.disposed) this.panel.title = model ? `Gradient Flow: ${model}` : 'Gradient Flow';
+  }
+
   reveal(): void {
     this.panel.reveal(this.panel.viewColumn ?? vscode.ViewColumn.Beside, true);
   }

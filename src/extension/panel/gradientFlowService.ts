@@ -14,6 +14,15 @@ export interface ProbeRunController {
   stop(): void;
 }
 
+/** The model a run was built from, and whether its file has changed since. */
+interface RunSource {
+  model: string;
+  uri: vscode.Uri;
+  /** The editor's document version the model was read at; null when it was read from disk. */
+  version: number | null;
+  stale: string | null;
+}
+
 const lastRunFile = 'last-probe-run.json';
 const renderIntervalMs = 100;
 const pngTimeoutMs = 15_000;
@@ -33,12 +42,25 @@ export class GradientFlowService implements vscode.Disposable {
   private readonly pngRequests = new Map<number, (dataUrl: string | null) => void>();
   private readonly batcher = new MessageBatcher<ReceivedProbeMessage>(renderIntervalMs, (messages) => this.panel?.post({ type: 'probe', messages }));
   private readonly disposables: vscode.Disposable[] = [];
+  private source: RunSource | null = null;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly log: vscode.LogOutputChannel,
   ) {
-    this.disposables.push(this.batcher);
+    this.disposables.push(
+      this.batcher,
+      // The probe trains the snapshot it was given; an edit after that dates what the panel shows.
+      vscode.workspace.onDidChangeTextDocument((event) => {
+        const source = this.source;
+        if (!source || source.stale || event.contentChanges.length === 0) return;
+        if (event.document.uri.toString() !== source.uri.toString()) return;
+        if (source.version !== null && event.document.version <= source.version) return;
+        const file = source.uri.path.split('/').pop() ?? source.uri.toString();
+        source.stale = `These results are from an older version of the code: ${file} was edited after ${source.model} was read for this probe. Probe it again to see the current code.`;
+        this.sendSource();
+      }),
+    );
   }
 
   get lastRun(): ProbeRunRecord | undefined {
@@ -54,12 +76,54 @@ export class GradientFlowService implements vscode.Disposable {
     this.sendControls();
   }
 
-  /** Starts showing a new run, opening the panel beside the editor. */
-  beginRun(plan: ProbePlan | null): void {
+  /** Starts showing a new run, opening the panel beside the editor; `model` and `source` for "Probe This Model". */
+  beginRun(plan: ProbePlan | null, model: string | null = null, source: { uri: vscode.Uri; version: number | null } | null = null): void {
     this.run = new ProbeRunState(createProbeRun(plan));
     this.loadedFromDisk = true;
+    this.source = model && source ? { model, uri: source.uri, version: source.version, stale: null } : null;
     this.show();
+    this.panel?.setTitle(this.source?.model ?? null);
     this.sendSnapshot();
+  }
+
+  /** The model of the run shown, if it came from the editor, and whether its code changed since. */
+  get runSource(): { model: string; uri: string; stale: boolean } | null {
+    return this.source ? { model: this.source.model, uri: this.source.uri.toString(), stale: this.source.stale !== null } : null;
+  }
+
+  private sendSource(): void {
+    this.panel?.post({ type: 'source', model: this.source?.model ?? null, stale: this.source?.stale ?? null });
+  }
+
+  /**
+   * Shows a layer's line in the editor. The page names the file, so only a file and line
+   * that a layer of the run shown names are opened: a page cannot open anything else.
+   */
+  async revealSource(uriText: string, line: number): Promise<boolean> {
+    const known = this.run?.variants.some((v) => v.layers.some((l) => l.sourceUri === uriText && l.sourceLine === line)) ?? false;
+    if (!known) {
+      this.log.warn(`gradient-flow panel: ignored a request to show ${uriText}:${line + 1}, which no layer of this run names`);
+      return false;
+    }
+    const uri = /^[a-z][\w+.-]*:/i.test(uriText) && !/^[a-z]:[\\/]/i.test(uriText) ? vscode.Uri.parse(uriText) : vscode.Uri.file(uriText);
+    try {
+      const document = await vscode.workspace.openTextDocument(uri);
+      const target = Math.min(line, document.lineCount - 1);
+      const column = document.lineAt(target).firstNonWhitespaceCharacterIndex;
+      const position = new vscode.Position(target, column);
+      const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === uri.toString());
+      const editor = await vscode.window.showTextDocument(document, {
+        viewColumn: visible?.viewColumn ?? vscode.ViewColumn.One,
+        selection: new vscode.Range(position, position),
+        preserveFocus: false,
+      });
+      editor.revealRange(new vscode.Range(position, position), vscode.TextEditorRevealType.InCenter);
+      return true;
+    } catch (err) {
+      this.log.warn(`gradient-flow panel: could not show ${uri.toString()}:${line + 1}: ${String(err)}`);
+      void vscode.window.showWarningMessage(`Residual Lens: could not open ${uri.fsPath || uriText} (${err instanceof Error ? err.message : String(err)}).`);
+      return false;
+    }
   }
 
   /** One message from the probe supervisor, as received (validated here; unknown fields dropped and logged). */
@@ -97,6 +161,7 @@ export class GradientFlowService implements vscode.Disposable {
   adopt(panel: GradientFlowPanel): void {
     this.panel?.dispose();
     this.panel = panel;
+    panel.setTitle(this.source?.model ?? null);
     const subscriptions = [
       panel.onReady(() => void this.onPanelReady()),
       panel.onMessage((message) => {
@@ -114,6 +179,9 @@ export class GradientFlowService implements vscode.Disposable {
           case 'png':
             this.pngRequests.get(message.requestId)?.(message.dataUrl);
             this.pngRequests.delete(message.requestId);
+            break;
+          case 'revealSource':
+            void this.revealSource(message.uri, message.line);
             break;
         }
       }),
@@ -136,6 +204,7 @@ export class GradientFlowService implements vscode.Disposable {
   private sendSnapshot(): void {
     this.batcher.clear();
     if (this.run) this.panel?.post({ type: 'load', run: this.run.record });
+    this.sendSource();
     this.sendControls();
   }
 
@@ -194,7 +263,9 @@ export class GradientFlowService implements vscode.Disposable {
     if (parsed.ignoredFields.length) this.log.info(`probe: ${uri.fsPath}: ignored ${parsed.ignoredFields.join(', ')}`);
     this.run = new ProbeRunState(parsed.value);
     this.loadedFromDisk = true;
+    this.source = null;
     this.show();
+    this.panel?.setTitle(null);
     this.sendSnapshot();
     // What the panel shows is what a reload brings back.
     await this.save();

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { ProbePlanError, defaultProbeOptions, planProbe, type ProbeOptions } from '../../core/probe/plan';
 import { composeVerdict } from '../../core/probe/probeSummary';
-import { ProbeRunState } from '../../core/probe/probeRun';
+import { ProbeRunState, type ProbeRunRecord } from '../../core/probe/probeRun';
 import type { BackendPreference, ProbePlan, ShortcutOption } from '../../core/probe/protocol';
 import { startProbe, type ProbeRun } from '../../probe-worker/supervisor';
 import { resolveEngineAsync, type ProbeEngineName } from '../../torch/torchEngine';
@@ -111,10 +111,20 @@ async function askProbeOptions(settings: ProbeSettings): Promise<Partial<ProbeOp
   return { depths: chosenDepths, shortcut, steps: length.steps, timeBudgetMs: length.timeBudgetMs, backend: settings.backend };
 }
 
+/** What a caller of `run` adds to a plan: "Probe This Model" names the model and hears the outcome. */
+export interface ProbeRunOptions {
+  /** Shown in the panel title and the progress notification, e.g. the model's name. */
+  title?: string;
+  /** The source the plan was built from: an edit to it marks the results as from an older version. */
+  source?: { uri: vscode.Uri; version: number | null };
+  /** Called once the run has ended (not when it could not start). */
+  onFinished?: (record: ProbeRunRecord, cancelled: boolean) => void;
+}
+
 /** "Run Depth Probe", "Stop Probe", the status bar item and the panel's Re-run and Stop. */
-class DepthProbeController implements vscode.Disposable {
+export class DepthProbeController implements vscode.Disposable {
   private current: { run: ProbeRun; cancelled: boolean } | undefined;
-  private lastPlan: ProbePlan | undefined;
+  private lastPlan: { plan: ProbePlan; options: ProbeRunOptions } | undefined;
   private readonly statusItem = vscode.window.createStatusBarItem('residualLens.probe', vscode.StatusBarAlignment.Left, 10);
   private hideStatusTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -160,9 +170,11 @@ class DepthProbeController implements vscode.Disposable {
     if (!this.lastPlan) {
       const stored = this.panel.lastRun?.plan;
       if (!stored) return this.runFromPalette();
-      this.lastPlan = stored;
+      // A stored model plan does not keep its graphs: probe the model in the editor again.
+      if (stored.task) return void (await vscode.commands.executeCommand('residualLens.probeModel'));
+      this.lastPlan = { plan: stored, options: {} };
     }
-    await this.run(this.lastPlan);
+    await this.run(this.lastPlan.plan, this.lastPlan.options);
   }
 
   async stop(): Promise<void> {
@@ -173,9 +185,10 @@ class DepthProbeController implements vscode.Disposable {
     await current.run.cancel();
   }
 
-  private async run(plan: ProbePlan): Promise<void> {
-    this.lastPlan = plan;
-    this.panel.beginRun(plan);
+  async run(plan: ProbePlan, options: ProbeRunOptions = {}): Promise<void> {
+    this.lastPlan = { plan, options };
+    this.panel.beginRun(plan, options.title ?? null, options.source ?? null);
+    const what = options.title ? `probe of ${options.title}` : 'depth probe';
     const totalSteps = plan.steps * plan.variants.length;
     let doneSteps = 0;
     const latestStep = new Map<string, number>();
@@ -185,15 +198,18 @@ class DepthProbeController implements vscode.Disposable {
       const busy = plan.variants.filter((v) => latestStep.has(v.id) && !ended.has(v.id)).map((v) => `${v.label} ${(latestStep.get(v.id) ?? 0) + 1}/${plan.steps}`);
       const text = `${ended.size}/${plan.variants.length} variants done${busy.length ? ` · ${busy.join(', ')}` : ''}`;
       this.statusItem.text = `$(loading~spin) Probe: ${ended.size}/${plan.variants.length}`;
-      this.statusItem.tooltip = `Residual Lens depth probe: ${text}. Click to show the gradient flow.`;
+      this.statusItem.tooltip = `Residual Lens ${what}: ${text}. Click to show the gradient flow.`;
       return text;
     };
     clearTimeout(this.hideStatusTimer);
     updateStatus();
     this.statusItem.show();
 
-    // The engine is chosen per run: the interpreter or its packages may have changed.
-    const engine = await resolveEngineAsync(readEngineSetting(), choosePythonForExtension());
+    // The engine is chosen per run: the interpreter or its packages may have changed. A model
+    // graph is built by the TF.js worker only (the torch runner knows the CIFAR family).
+    const engineSetting = plan.task ? 'tfjs' : readEngineSetting();
+    if (plan.task && readEngineSetting() !== 'tfjs') this.log.info('probe: a model from the editor is trained with TensorFlow.js (the PyTorch engine trains the built-in CIFAR family only)');
+    const engine = await resolveEngineAsync(engineSetting, choosePythonForExtension());
     if (engine.note) this.log.info(`probe: ${engine.note}`);
     if (engine.error) {
       this.log.error(`probe: ${engine.error}`);
@@ -228,7 +244,7 @@ class DepthProbeController implements vscode.Disposable {
       this.log.error(`probe: could not start: ${String(err)}`);
       await this.panel.endRun('failed', `the probe could not start: ${err instanceof Error ? err.message : String(err)}`);
       this.statusItem.hide();
-      void vscode.window.showErrorMessage(`Residual Lens: the depth probe could not start: ${err instanceof Error ? err.message : String(err)}`);
+      void vscode.window.showErrorMessage(`Residual Lens: the ${what} could not start: ${err instanceof Error ? err.message : String(err)}`);
       return;
     }
     const current = { run, cancelled: false };
@@ -237,7 +253,7 @@ class DepthProbeController implements vscode.Disposable {
     this.log.info(`probe: started ${plan.variants.map((v) => v.label).join(', ')}, ${plan.steps} steps${plan.timeBudgetMs ? `, at most ${plan.timeBudgetMs / 1000} s each` : ''}`);
 
     try {
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Residual Lens: depth probe', cancellable: true }, async (progress, token) => {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Residual Lens: ${what}`, cancellable: true }, async (progress, token) => {
         report = (message, increment) => progress.report({ message, increment });
         token.onCancellationRequested(() => void this.stop());
         progress.report({ message: `starting ${plan.variants.length} variants…` });
@@ -254,14 +270,22 @@ class DepthProbeController implements vscode.Disposable {
     this.log.info(`probe: ${current.cancelled ? 'stopped' : 'finished'} after ${doneSteps} of ${totalSteps} steps`);
     this.statusItem.text = current.cancelled ? '$(debug-stop) Probe: stopped' : '$(graph-line) Probe: done';
     this.hideStatusTimer = setTimeout(() => this.statusItem.hide(), 20_000);
-    void this.summarise(current.cancelled);
+    const record = this.panel.lastRun;
+    if (record && options.onFinished) {
+      try {
+        options.onFinished(record, current.cancelled);
+      } catch (err) {
+        this.log.warn(`probe: ${String(err)}`);
+      }
+    }
+    void this.summarise(current.cancelled, what);
   }
 
-  private async summarise(cancelled: boolean): Promise<void> {
+  private async summarise(cancelled: boolean, what: string): Promise<void> {
     const record = this.panel.lastRun;
     const verdict = record ? composeVerdict(new ProbeRunState(record)) : '';
     const first = verdict.split(/(?<=\.)\s/)[0] ?? '';
-    const message = cancelled ? 'Residual Lens: depth probe stopped; the partial results are in the report.' : `Residual Lens: depth probe finished. ${first}`;
+    const message = cancelled ? `Residual Lens: ${what} stopped; the partial results are in the report.` : `Residual Lens: ${what} finished. ${first}`;
     const choice = await vscode.window.showInformationMessage(message, 'Open report', 'Export HTML');
     if (choice === 'Open report') this.panel.show();
     if (choice === 'Export HTML') await vscode.commands.executeCommand('residualLens.exportProbeReport', 'html');
@@ -279,7 +303,7 @@ class DepthProbeController implements vscode.Disposable {
  * The depth probe from the command palette, streaming into the gradient-flow panel;
  * also registers the panel itself (serializer, Show Gradient Flow, Export Probe Report).
  */
-export function registerDepthProbe(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): GradientFlowService {
+export function registerDepthProbe(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): { panel: GradientFlowService; controller: DepthProbeController } {
   const panel = registerGradientFlowPanel(context, log);
   const controller = new DepthProbeController(panel, log);
   context.subscriptions.push(
@@ -287,5 +311,5 @@ export function registerDepthProbe(context: vscode.ExtensionContext, log: vscode
     vscode.commands.registerCommand('residualLens.runDepthProbe', () => controller.runFromPalette()),
     vscode.commands.registerCommand('residualLens.stopProbe', () => controller.stop()),
   );
-  return panel;
+  return { panel, controller };
 }

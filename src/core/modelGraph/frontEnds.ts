@@ -1,0 +1,229 @@
+// The one place that lists the model-graph front ends ("Probe This Model"), and picks
+// the ones a file needs from the frameworks it uses. The language server and the CLI
+// both go through here, so a new front end is added in one line.
+import type { SourceDocument } from '../analysis';
+import { detectFrameworks } from '../parse/detect';
+import type { Grammars } from '../parse/grammars';
+import type { ModelCandidate, ModelExtractionRequest, ModelGraphFrontEnd } from './extract';
+import { probeProtocolVersion, type ProbePlan, type ProbeTask } from '../probe/protocol';
+import { ProbeRunState, type ProbeRunRecord } from '../probe/probeRun';
+import { summaryRow } from '../probe/probeSummary';
+import { comparableLossMargin } from '../probe/verdict';
+import { isWeightedOp, type ModelExtraction, type ModelGraph, type ModelGraphVariant } from './graph';
+import { plainTwin } from './plainTwin';
+
+/** Every front end, in the order they are asked. */
+export const modelGraphFrontEnds: readonly ModelGraphFrontEnd[] = [];
+
+/** The front ends for the frameworks the file uses (a cheap text test; the front ends decide for real). */
+export function frontEndsFor(document: SourceDocument): ModelGraphFrontEnd[] {
+  const frameworks = detectFrameworks(document);
+  return modelGraphFrontEnds.filter((f) => frameworks.includes(f.framework));
+}
+
+/** Every model the file defines, from each of its front ends; one front end's bug costs only its own models. */
+export function listModels(document: SourceDocument, grammars: Grammars, log: (line: string) => void = () => {}): ModelCandidate[] {
+  const models: ModelCandidate[] = [];
+  for (const frontEnd of frontEndsFor(document)) {
+    try {
+      models.push(...frontEnd.listModels(document, grammars));
+    } catch (err) {
+      log(`${document.uri}: listing the ${frontEnd.framework} models failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+  }
+  return models.sort((a, b) => a.source.line - b.source.line);
+}
+
+/** The innermost model whose definition holds the 0-based line, if any. */
+export function modelAtLine(models: readonly ModelCandidate[], line: number): ModelCandidate | undefined {
+  let best: ModelCandidate | undefined;
+  for (const model of models) {
+    if (line < model.source.line || line > model.endLine) continue;
+    if (!best || model.endLine - model.source.line < best.endLine - best.source.line) best = model;
+  }
+  return best;
+}
+
+function describeModels(models: readonly ModelCandidate[]): string {
+  if (models.length === 0) return 'the file defines no model this version can build (an nn.Module class, a Keras or TF.js model)';
+  const names = models.map((m) => m.name);
+  return `the file defines ${names.length === 1 ? '' : 'these models: '}${names.slice(0, 12).join(', ')}${names.length > 12 ? ` and ${names.length - 12} more` : ''}`;
+}
+
+export interface ModelSelection {
+  modelName?: string;
+  /** 0-based line; used when no name is given. */
+  line?: number;
+}
+
+/**
+ * Finds the model (by name, or the one around a line), and extracts its graphs with the
+ * front end that listed it. Never throws: a bug in a front end is an error message.
+ */
+export function extractModel(
+  document: SourceDocument,
+  selection: ModelSelection,
+  request: Omit<ModelExtractionRequest, 'document' | 'modelName'>,
+  grammars: Grammars,
+): ModelExtraction | { error: string; models: ModelCandidate[] } {
+  const log = request.log ?? (() => {});
+  const frontEnds = frontEndsFor(document);
+  if (frontEnds.length === 0) {
+    return { error: `${fileName(document.uri)} does not look like PyTorch, Keras or TensorFlow.js model code`, models: [] };
+  }
+  const models = listModels(document, grammars, log);
+  let chosen: ModelCandidate | undefined;
+  if (selection.modelName !== undefined) {
+    chosen = models.find((m) => m.name === selection.modelName);
+    if (!chosen) return { error: `no model named ${selection.modelName} in ${fileName(document.uri)}: ${describeModels(models)}`, models };
+  } else if (selection.line !== undefined) {
+    chosen = modelAtLine(models, selection.line);
+    if (!chosen) return { error: `the cursor is not inside a model in ${fileName(document.uri)}: ${describeModels(models)}`, models };
+  } else {
+    return { error: 'no model named and no position given', models };
+  }
+  const frontEnd = frontEnds.find((f) => f.framework === chosen.framework);
+  if (!frontEnd) return { error: `no front end for ${chosen.framework}`, models };
+  try {
+    const extracted = frontEnd.extract({ ...request, document, modelName: chosen.name }, grammars);
+    return 'error' in extracted ? { error: extracted.error, models } : extracted;
+  } catch (err) {
+    log(`${document.uri}: extracting ${chosen.name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return { error: `the ${chosen.framework} front end failed on ${chosen.name}: ${err instanceof Error ? err.message : String(err)}`, models };
+  }
+}
+
+function fileName(uri: string): string {
+  return decodeURIComponent(uri.split(/[\\/]/).pop() ?? uri);
+}
+
+/** One network of a "Probe This Model" plan: a variant of the model, or its plain twin. */
+export interface ModelProbeVariant {
+  /** `model`, `model-plain`, `shallower`, `shallower-plain`, `deeper`, `deeper-plain`. */
+  id: string;
+  label: string;
+  role: ModelGraphVariant['role'];
+  architecture: 'residual' | 'plain';
+  graph: ModelGraph;
+}
+
+/** At most this many networks per probe: each trains in its own process on a shared machine. */
+export const maxModelProbeVariants = 6;
+
+/**
+ * What "Probe This Model" trains: the model and its plain twin, then the shallower and
+ * deeper versions, and their twins when `depthTwins` (the caller's time budget) allows.
+ * A model without residual additions gets no twin (it would be the same network).
+ */
+export function modelProbeVariants(extraction: ModelExtraction, options: { depthTwins: boolean } = { depthTwins: true }): { variants: ModelProbeVariant[]; notes: string[] } {
+  const notes: string[] = [];
+  const variants: ModelProbeVariant[] = [];
+  const ordered = [...extraction.variants].sort((a, b) => roleOrder(a.role) - roleOrder(b.role));
+  const twins = new Map<ModelGraphVariant, ModelProbeVariant>();
+  for (const variant of ordered) {
+    if (variants.length >= maxModelProbeVariants) break;
+    variants.push({ id: variant.role, label: variant.label, role: variant.role, architecture: 'residual', graph: variant.graph });
+    const twin = plainTwin(variant.graph);
+    if (twin.undecidedAdds.length) notes.push(`${variant.label}: the plain twin keeps ${twin.undecidedAdds.join(', ')} (the analysis could not tell the skip operand)`);
+    if (twin.removedAdds.length === 0) {
+      if (variant.role === 'model') notes.push(`${extraction.modelName} has no residual addition the analysis recognised, so it has no plain twin to compare with`);
+      continue;
+    }
+    twins.set(variant, { id: `${variant.role}-plain`, label: `${variant.label} plain twin`, role: variant.role, architecture: 'plain', graph: twin.graph });
+  }
+  // The model's twin right after it; depth variants' twins at the end, as the budget allows.
+  const result: ModelProbeVariant[] = [];
+  for (const variant of variants) {
+    result.push(variant);
+    const source = ordered.find((v) => v.role === variant.role)!;
+    const twin = twins.get(source);
+    if (twin && variant.role === 'model') result.push(twin);
+  }
+  if (options.depthTwins) {
+    for (const variant of variants) {
+      if (variant.role === 'model') continue;
+      const twin = twins.get(ordered.find((v) => v.role === variant.role)!);
+      if (twin && result.length < maxModelProbeVariants) result.push(twin);
+    }
+  } else if (variants.some((v) => v.role !== 'model' && twins.has(ordered.find((o) => o.role === v.role)!))) {
+    notes.push('the shallower and deeper versions are trained without their plain twins, to stay within the time budget');
+  }
+  return { variants: result.slice(0, maxModelProbeVariants), notes };
+}
+
+function roleOrder(role: ModelGraphVariant['role']): number {
+  return role === 'model' ? 0 : role === 'shallower' ? 1 : 2;
+}
+
+export type ModelPlanOutcome =
+  | { ok: true; plan: ProbePlan; variants: ModelProbeVariant[]; notes: string[] }
+  | { ok: false; problems: string[]; scaleDown?: { factor: number; description: string } };
+
+/** The probe plan of a model: its variants (modelProbeVariants) trained on a synthetic task of its input shape. */
+export function planModelProbe(extraction: ModelExtraction, options: { steps: number; scale?: number; seed?: number; depthTwins?: boolean }): ModelPlanOutcome {
+  const { variants, notes } = modelProbeVariants(extraction, { depthTwins: options.depthTwins ?? true });
+  if (variants.length === 0) return { ok: false, problems: [`no graph of ${extraction.modelName} to train`] };
+  const model = variants[0]!.graph;
+  const output = model.nodes[model.output]!.shape;
+  const input = model.nodes[model.inputs[0]!.node]!.shape;
+  const task: ProbeTask =
+    output.length === 3 ? { kind: 'next-token', vocabulary: output[2]!, sequenceLength: output[1]! } : { kind: 'classification', classes: output[output.length - 1]! };
+  const plan: ProbePlan = {
+    version: probeProtocolVersion,
+    variants: variants.map((v) => {
+      const weighted = v.graph.nodes.filter((n) => isWeightedOp(n.op));
+      const first = weighted[0]?.op;
+      return {
+        id: v.id,
+        label: v.label,
+        architecture: v.architecture,
+        depth: weighted.length,
+        shortcut: 'B',
+        batchNorm: v.graph.nodes.some((n) => n.op.op === 'batchnorm'),
+        width: first?.op === 'conv' ? first.outChannels : first?.op === 'linear' ? first.outFeatures : 1,
+        graph: v.graph,
+      };
+    }),
+    inputSize: input.length >= 3 ? input[input.length - 1]! : 1,
+    inputChannels: input.length === 4 ? input[1]! : 1,
+    classes: task.kind === 'classification' ? task.classes : task.vocabulary,
+    batchSize: 32,
+    optimizer: 'adam',
+    learningRate: 1e-3,
+    momentum: 0.9,
+    steps: options.steps,
+    timeBudgetMs: 0,
+    gradientEvery: 20,
+    seed: options.seed ?? 1,
+    backend: 'auto',
+    task,
+  };
+  return { ok: true, plan, variants, notes };
+}
+
+const fmt = (value: number): string => value.toFixed(2);
+
+/** The one-line verdict of a model probe (the CodeLens, the CLI): the model's final loss against its plain twin's. */
+export function modelVerdictLine(record: ProbeRunRecord, cancelled: boolean): string {
+  const state = new ProbeRunState(record);
+  const finalLoss = (id: string): number | null => {
+    const variant = state.variants.find((v) => v.id === id);
+    if (!variant) return null;
+    const row = summaryRow(variant);
+    return variant.failure?.code === 'diverged' ? Number.POSITIVE_INFINITY : row.finalLoss;
+  };
+  const residual = finalLoss('model');
+  const plain = finalLoss('model-plain');
+  const partial = cancelled ? ' (stopped early)' : '';
+  const loss = (value: number): string => (Number.isFinite(value) ? fmt(value) : 'diverged');
+  if (residual === null) return `probe failed${partial}`;
+  if (plain === null) return `final loss ${loss(residual)}${partial}`;
+  let reading: string;
+  if (!Number.isFinite(residual) && !Number.isFinite(plain)) reading = 'both diverged';
+  else if (Math.abs(residual - plain) <= comparableLossMargin) reading = 'skips make no difference yet';
+  else reading = residual < plain ? 'skips help' : 'the plain twin trains better';
+  const deeper = finalLoss('deeper');
+  const shallower = finalLoss('shallower');
+  const depth = deeper !== null && shallower !== null ? `; shallower ${loss(shallower)}, deeper ${loss(deeper)}` : '';
+  return `residual ${loss(residual)} vs plain twin ${loss(plain)}: ${reading}${depth}${partial}`;
+}

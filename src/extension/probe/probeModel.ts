@@ -1,0 +1,270 @@
+import * as vscode from 'vscode';
+import { modelAtLine, modelVerdictLine, planModelProbe, type ModelPlanOutcome, type ModelProbeVariant } from '../../core/modelGraph/frontEnds';
+import type { ModelCandidate } from '../../core/modelGraph/extract';
+import type { ModelExtraction } from '../../core/modelGraph/graph';
+import type { ProbePlan } from '../../core/probe/protocol';
+import { extractModelMethod, listModelsMethod, type ExtractModelParams, type ExtractModelResult, type ListModelsResult } from '../../server/modelProtocol';
+import type { AnalysisClient } from '../analysisClient';
+import type { GradientFlowService } from '../panel/gradientFlowService';
+import type { DepthProbeController } from './depthProbe';
+
+
+
+export const probeModelCommand = 'residualLens.probeModel';
+const inputShapesKey = 'residualLens.probeModel.inputShapes';
+const verdictsKey = 'residualLens.probeModel.verdicts';
+
+/** Options a caller (a test, another extension) can pass instead of answering the prompts. */
+export interface ProbeModelOptions {
+  inputShape?: number[];
+  /** Answer to "probe the buildable prefix?" when some layers cannot be built. */
+  acceptPrefix?: boolean;
+  /** Answer to "scale down?" when the model is too large. */
+  acceptScaleDown?: boolean;
+  steps?: number;
+}
+
+/** What the command resolves to: the run it started, or why it did not start one. */
+export type ProbeModelOutcome =
+  | { started: true; model: string; variants: string[]; plan: ProbePlan; extractMs: number; finished: Promise<void> }
+  | { started: false; reason: string };
+
+export interface StoredVerdict {
+  text: string;
+  at: string;
+}
+
+/** A per-class key in workspace state: the file and the model's name. */
+function modelKey(uri: vscode.Uri | string, model: string): string {
+  return `${uri.toString()}#${model}`;
+}
+
+/** `1, 3, 32, 32` or `1x3x32x32` → numbers; undefined unless every dim is a positive whole number. */
+export function parseInputShapeText(text: string, expectedRank?: number): number[] | undefined {
+  const dims = text
+    .replace(/[()[\]]/g, ' ')
+    .split(/[\s,x×]+/)
+    .filter(Boolean)
+    .map(Number);
+  if (dims.length < 2 || dims.some((d) => !Number.isInteger(d) || d < 1 || d > 65536)) return undefined;
+  if (expectedRank !== undefined && dims.length !== expectedRank) return undefined;
+  return dims;
+}
+
+/**
+ * "Residual Lens: Probe This Model" and the CodeLenses above each model. The model is
+ * read by the language server from its parsed description (nothing of the workspace
+ * runs), built and trained in the TF.js probe processes, and shown in the panel.
+ */
+export function registerProbeModel(
+  context: vscode.ExtensionContext,
+  log: vscode.LogOutputChannel,
+  analysis: AnalysisClient,
+  controller: DepthProbeController,
+  panel: GradientFlowService,
+): void {
+  const lensesChanged = new vscode.EventEmitter<void>();
+
+  const refuse = (reason: string, show: 'error' | 'warning' | 'none' = 'error'): ProbeModelOutcome => {
+    log.info(`probe model: ${reason}`);
+    if (show === 'error') void vscode.window.showErrorMessage(`Residual Lens: ${reason}`);
+    if (show === 'warning') void vscode.window.showWarningMessage(`Residual Lens: ${reason}`);
+    return { started: false, reason };
+  };
+
+  const storedShapes = (): Record<string, number[]> => context.workspaceState.get<Record<string, number[]>>(inputShapesKey) ?? {};
+  const storedVerdicts = (): Record<string, StoredVerdict> => context.workspaceState.get<Record<string, StoredVerdict>>(verdictsKey) ?? {};
+
+  async function pickModel(models: ModelCandidate[], placeHolder: string): Promise<ModelCandidate | undefined> {
+    if (models.length === 1) return models[0];
+    const picked = await vscode.window.showQuickPick(
+      models.map((m) => ({ label: m.name, description: `${m.framework}, line ${m.source.line + 1}`, model: m })),
+      { title: 'Probe This Model', placeHolder },
+    );
+    return picked?.model;
+  }
+
+  async function extract(params: ExtractModelParams): Promise<{ result: ExtractModelResult; ms: number }> {
+    const started = performance.now();
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Residual Lens: reading ${params.modelName ?? 'the model'}…` }, () =>
+      analysis.request<ExtractModelResult>(extractModelMethod, params),
+    );
+    return { result, ms: performance.now() - started };
+  }
+
+  async function askInputShape(model: string, names: string[], previous: number[] | undefined): Promise<number[] | undefined> {
+    const example = names.length === 4 ? '1, 3, 32, 32' : names.length === 3 ? '1, 3, 64' : names.length === 2 ? '1, 128' : names.map(() => '8').join(', ');
+    const text = await vscode.window.showInputBox({
+      title: `Probe This Model: input shape of ${model}`,
+      prompt: `The file does not say the input size. Give (${names.join(', ')}), batch first, e.g. ${example}. It is remembered for ${model}.`,
+      placeHolder: example,
+      ...(previous ? { value: previous.join(', ') } : {}),
+      ignoreFocusOut: true,
+      validateInput: (value) =>
+        parseInputShapeText(value, names.length || undefined)
+          ? undefined
+          : `${names.length || 'Two or more'} positive whole numbers separated by commas, batch first (${names.join(', ')}), e.g. ${example}`,
+    });
+    return text === undefined ? undefined : parseInputShapeText(text, names.length || undefined);
+  }
+
+  async function probe(target?: vscode.Uri | string, modelName?: string, options: ProbeModelOptions = {}): Promise<ProbeModelOutcome> {
+    if (controller.running) {
+      const choice = await vscode.window.showWarningMessage('Residual Lens: a probe is already running.', 'Show', 'Stop It');
+      if (choice === 'Show') panel.show();
+      if (choice === 'Stop It') await controller.stop();
+      return { started: false, reason: 'a probe is already running' };
+    }
+    const editor = vscode.window.activeTextEditor;
+    const uri = typeof target === 'string' ? vscode.Uri.parse(target) : (target ?? editor?.document.uri);
+    if (!uri) return refuse('open a model file and put the cursor in the model class to probe it.');
+    const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    const cursorLine = editor && editor.document.uri.toString() === uri.toString() ? editor.selection.active.line : undefined;
+
+    // Which model: the one named (CodeLens), else the one around the cursor, else a choice.
+    let name = modelName;
+    if (name === undefined) {
+      const listed = await analysis.request<ListModelsResult>(listModelsMethod, { uri: uri.toString() });
+      if (listed.models.length === 0) return refuse(`${fileName(uri)} defines no model Residual Lens can probe (a PyTorch nn.Module class, a Keras or TF.js model).`);
+      const around = cursorLine !== undefined ? modelAtLine(listed.models, cursorLine) : undefined;
+      const chosen = around ?? (await pickModel(listed.models.filter((m) => m.topLevel).length ? listed.models.filter((m) => m.topLevel) : listed.models, 'The cursor is not in a model: which one to probe?'));
+      if (!chosen) return { started: false, reason: 'no model chosen' };
+      name = chosen.name;
+    }
+
+    const key = modelKey(uri, name);
+    let inputShape: number[] | undefined = options.inputShape ?? storedShapes()[key];
+    let { result, ms: extractMs } = await extract({ uri: uri.toString(), modelName: name, ...(inputShape ? { inputShape } : {}) });
+    if (!('error' in result) && result.extraction.needsInputShape?.length) {
+      const asked = await askInputShape(name, result.extraction.needsInputShape, inputShape);
+      if (!asked) return { started: false, reason: 'no input shape given' };
+      inputShape = asked;
+      await context.workspaceState.update(inputShapesKey, { ...storedShapes(), [key]: asked });
+      ({ result, ms: extractMs } = await extract({ uri: uri.toString(), modelName: name, inputShape: asked }));
+    }
+    if ('error' in result) return refuse(`cannot probe ${name}: ${result.error}`);
+    const extraction = result.extraction;
+    if (extraction.needsInputShape?.length) return refuse(`cannot probe ${name}: the input shape ${inputShape?.join(', ') ?? ''} still leaves ${extraction.needsInputShape.join(', ')} unknown.`);
+    if (options.inputShape) await context.workspaceState.update(inputShapesKey, { ...storedShapes(), [key]: options.inputShape });
+
+    if (extraction.unsupported.length) {
+      const listed = extraction.unsupported
+        .slice(0, 6)
+        .map((u) => `${u.what}${u.source ? ` (line ${u.source.line + 1})` : ''}: ${u.reason}`)
+        .join('; ');
+      const more = extraction.unsupported.length > 6 ? ` and ${extraction.unsupported.length - 6} more` : '';
+      log.warn(`probe model: ${name}: cannot build ${extraction.unsupported.map((u) => `${u.what}: ${u.reason}`).join('; ')}`);
+      if (!extraction.prefixOnly || extraction.variants.length === 0) {
+        return refuse(`cannot probe ${name}: Residual Lens cannot build ${listed}${more}.`);
+      }
+      const accept =
+        options.acceptPrefix ??
+        (await vscode.window.showWarningMessage(
+          `Residual Lens cannot build all of ${name}: ${listed}${more}. It can probe the layers before that (the buildable prefix).`,
+          'Probe Buildable Prefix',
+        )) === 'Probe Buildable Prefix';
+      if (!accept) return { started: false, reason: 'the buildable prefix was not accepted' };
+    }
+
+    let planned: ModelPlanOutcome = planModelProbe(extraction, { steps: options.steps ?? readSteps() });
+    if (!planned.ok && planned.scaleDown) {
+      const accept =
+        options.acceptScaleDown ??
+        (await vscode.window.showWarningMessage(`Residual Lens: ${name} is too large to probe here: ${planned.problems.join('; ')}.`, { modal: false }, `Scale Down (${planned.scaleDown.description})`)) !==
+          undefined;
+      if (!accept) return { started: false, reason: `too large: ${planned.problems.join('; ')}` };
+      planned = planModelProbe(extraction, { steps: options.steps ?? readSteps(), scale: planned.scaleDown.factor });
+    }
+    if (!planned.ok) return refuse(`cannot probe ${name}: ${planned.problems.join('; ')}.`);
+    for (const note of planned.notes) log.info(`probe model: ${name}: ${note}`);
+
+    const version = document?.version ?? null;
+    const documentVersion = result.documentVersion ?? version;
+    log.info(`probe model: ${name}: read in ${extractMs.toFixed(0)} ms; training ${planned.variants.map((v) => v.label).join(', ')}`);
+    const finished = controller.run(planned.plan, {
+      title: name,
+      source: { uri, version: documentVersion },
+      onFinished: (record, cancelled) => {
+        const text = modelVerdictLine(record, cancelled);
+        void context.workspaceState.update(verdictsKey, { ...storedVerdicts(), [key]: { text, at: new Date().toISOString() } }).then(() => lensesChanged.fire());
+      },
+    });
+    return { started: true, model: name, variants: planned.variants.map((v) => v.id), plan: planned.plan, extractMs, finished };
+  }
+
+  context.subscriptions.push(
+    lensesChanged,
+    vscode.commands.registerCommand(probeModelCommand, async (target?: vscode.Uri | string, modelName?: string, options?: ProbeModelOptions) => {
+      try {
+        return await probe(target, typeof modelName === 'string' ? modelName : undefined, options ?? {});
+      } catch (err) {
+        log.error(`probe model: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        return refuse(`Probe This Model failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }),
+    vscode.languages.registerCodeLensProvider(
+      ['python', 'typescript', 'javascript', 'typescriptreact', 'javascriptreact'].flatMap((language) => [
+        { scheme: 'file', language },
+        { scheme: 'untitled', language },
+      ]),
+      new ModelCodeLensProvider(analysis, () => storedVerdicts(), lensesChanged.event),
+    ),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration('residualLens.codeLens')) lensesChanged.fire();
+    }),
+  );
+}
+
+function readSteps(): number {
+  return Math.max(1, Math.round(vscode.workspace.getConfiguration('residualLens.probe').get<number>('steps', 100)));
+}
+
+function fileName(uri: vscode.Uri): string {
+  return uri.path.split('/').pop() ?? uri.toString();
+}
+
+/** "Probe depth" above each top-level model, and the last probe's verdict of it. */
+class ModelCodeLensProvider implements vscode.CodeLensProvider {
+  constructor(
+    private readonly analysis: AnalysisClient,
+    private readonly verdicts: () => Record<string, StoredVerdict>,
+    readonly onDidChangeCodeLenses: vscode.Event<void>,
+  ) {}
+
+  async provideCodeLenses(document: vscode.TextDocument, token: vscode.CancellationToken): Promise<vscode.CodeLens[]> {
+    if (!vscode.workspace.getConfiguration('residualLens').get<boolean>('codeLens', true)) return [];
+    let listed: ListModelsResult;
+    try {
+      listed = await this.analysis.request<ListModelsResult>(listModelsMethod, { uri: document.uri.toString() }, token);
+    } catch {
+      return []; // cancelled by a newer request, or the server is restarting
+    }
+    const verdicts = this.verdicts();
+    return listed.models
+      .filter((m) => m.topLevel)
+      .flatMap((model) => {
+        const range = new vscode.Range(model.source.line, 0, model.source.line, 0);
+        const lenses = [
+          new vscode.CodeLens(range, {
+            title: '$(pulse) Probe depth',
+            tooltip: `Build ${model.name} and its plain twin from this code (nothing is run) and train them briefly to see the gradient flow`,
+            command: probeModelCommand,
+            arguments: [document.uri, model.name],
+          }),
+        ];
+        const verdict = verdicts[modelKey(document.uri, model.name)];
+        if (verdict) {
+          lenses.push(
+            new vscode.CodeLens(range, {
+              title: verdict.text,
+              tooltip: `Last probe of ${model.name}, ${new Date(verdict.at).toLocaleString()}: show the gradient flow`,
+              command: 'residualLens.showGradientFlow',
+            }),
+          );
+        }
+        return lenses;
+      });
+  }
+}
+
+export type { ModelExtraction, ModelProbeVariant };
