@@ -123,6 +123,28 @@ async function handleBridgeRequest(request) {
         await new Promise((ok) => setTimeout(ok, 250));
       }
     }
+    case 'frameEvaluate': {
+      // The first frame that has `selector` evaluates `expression` (a webview's own test hooks).
+      const frame = await frameWith(request.selector, timeout);
+      return await frame.evaluate(request.expression);
+    }
+    case 'frameClick': {
+      // A click in a webview: on `selector`, or at `expression`'s { x, y } (frame pixels) over it.
+      const frame = await frameWith(request.selector, timeout);
+      const locator = frame.locator(request.selector).first();
+      if (!request.expression) {
+        await locator.click({ timeout });
+        return null;
+      }
+      const point = await frame.evaluate(request.expression);
+      if (!point) throw new Error(`${request.expression} gave no point to click`);
+      const box = await locator.evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        return { left: r.left, top: r.top };
+      });
+      await locator.click({ position: { x: point.x - box.left, y: point.y - box.top }, timeout });
+      return point;
+    }
     case 'reload':
       // The tests restart after the reload (the payload stays in the URL).
       setTimeout(() => void page.reload().catch(() => {}), 200);
@@ -131,6 +153,17 @@ async function handleBridgeRequest(request) {
       return await page.locator(request.selector).count();
     default:
       throw new Error(`unknown bridge action ${request.action}`);
+  }
+}
+
+async function frameWith(selector, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames()) {
+      if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame;
+    }
+    if (Date.now() > deadline) throw new Error(`no frame has ${selector} within ${timeoutMs} ms`);
+    await new Promise((ok) => setTimeout(ok, 100));
   }
 }
 

@@ -23,4 +23,8 @@ export const ui = {
   frameWaitForText: (text: string, timeoutMs?: number) => call<string>({ action: 'frameWaitForText', text, timeoutMs }),
   reload: () => call<null>({ action: 'reload' }),
   count: (selector: string) => call<number>({ action: 'count', selector }),
+  /** Evaluates `expression` in the first frame (a webview) that has `selector`. */
+  frameEvaluate: <T>(selector: string, expression: string, timeoutMs?: number) => call<T>({ action: 'frameEvaluate', selector, expression, timeoutMs }),
+  /** Clicks `selector` in a webview frame, or the point `expression` gives (frame pixels). */
+  frameClick: (selector: string, expression?: string, timeoutMs?: number) => call<{ x: number; y: number } | null>({ action: 'frameClick', selector, expression, timeoutMs }),
 };

@@ -53,6 +53,17 @@ export async function run(): Promise<void> {
     assert.equal(outcome?.verification, undefined);
     assert.match(outcome?.refused ?? '', /runs the model file’s code, so it is off in an untrusted workspace/);
   });
+  await check('Probe This Model runs in an untrusted workspace: it builds the model from its parsed description, never runs the file', async () => {
+    const uri = vscode.Uri.file(join(vscode.workspace.workspaceFolders![0]!.uri.fsPath, 'pytorch', 'resnet_cifar.py'));
+    const outcome = await vscode.commands.executeCommand<{ started: boolean; reason?: string; variants?: string[]; finished?: Promise<void> }>('residualLens.probeModel', uri, 'CifarResNet', { steps: 2 });
+    assert.equal(outcome?.started, true, outcome?.reason);
+    assert.deepEqual(outcome?.variants?.slice(0, 2), ['model', 'model-plain']);
+    await outcome?.finished;
+    const api = vscode.extensions.getExtension<ResidualLensApi>('residual-lens.residual-lens')!.exports;
+    const record = api.probePanel.lastRun;
+    assert.equal(record?.outcome, 'completed', record?.outcomeMessage ?? '');
+    assert.ok(record?.messages.some((m) => m.type === 'done' && m.variant === 'model'), 'the model trained');
+  });
   writeSuiteSummary(summary);
   console.log(`untrusted suite: ${summary.passed} passed, ${summary.failed} failed`);
   if (summary.failed) throw new Error('untrusted-workspace checks failed');

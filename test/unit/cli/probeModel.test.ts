@@ -1,0 +1,115 @@
+// `residual-lens probe --model path:Class`, the built CLI as a user runs it: the example
+// ResNet-20 probed end to end (front end, plain twin, TF.js worker), and the clear errors
+// for a missing class, a missing input shape, a layer it cannot build and a bad target.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ProbeRecord } from '../../../src/core/probe/record';
+import { distDir, examplesDir, repoRoot } from '../../support/paths';
+
+const cli = join(distDir, 'cli.js');
+const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
+const example = join(examplesDir, 'pytorch', 'resnet_cifar.py');
+const exampleLines = readFileSync(example, 'utf8').split('\n');
+
+test('probe --model trains the example ResNet-20 with its plain twin and depth variants, and prints the verdict', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'rl-cli-model-'));
+  try {
+    const json = join(folder, 'probe.json');
+    const result = run(['probe', '--model', `${example}:CifarResNet`, '--steps', '4', '--no-depth-twins', '--json', json]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /CifarResNet \(pytorch, .*resnet_cifar\.py:\d+\) read in \d+ ms on input \(2, 3, 32, 32\)/);
+    for (const id of ['model', 'model-plain', 'shallower', 'deeper']) assert.match(result.stderr, new RegExp(`^  ${id}: `, 'm'), `lists ${id}`);
+    assert.match(result.stdout, /^CifarResNet: residual \d+\.\d\d vs plain twin \d+\.\d\d: .+$/m);
+    const record = JSON.parse(readFileSync(json, 'utf8')) as ProbeRecord;
+    assert.deepEqual(record.variants.map((v) => v.name), ['model', 'model-plain', 'shallower', 'deeper']);
+    assert.ok(record.variants.every((v) => v.status === 'done'), record.variants.map((v) => `${v.name} ${v.status} ${v.error?.message ?? ''}`).join('; '));
+    const model = record.variants.find((v) => v.name === 'model')!;
+    const plain = record.variants.find((v) => v.name === 'model-plain')!;
+    // PyTorch's count for ResNet-20 option B (convs without bias, BN weight and bias, the linear layer).
+    assert.equal(model.params, 272_474);
+    assert.equal(plain.params, 272_474 - (16 * 32 + 2 * 32) - (32 * 64 + 2 * 64), 'the twin drops the two projection shortcuts');
+    const conv = model.layers.find((l) => l.name === 'layer1.0.conv1');
+    assert.ok(conv, `layers: ${model.layers.map((l) => l.name).join(', ')}`);
+    assert.match(exampleLines[conv.sourceLine!]!, /self\.conv1 = nn\.Conv2d\(in_planes, planes/);
+    assert.equal(conv.sourceUri, example);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
+
+test('probe --model: a missing class and a malformed target are usage errors (exit 2) that say what exists', () => {
+  const missing = run(['probe', '--model', `${example}:ResNet50`]);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /^residual-lens: no model named ResNet50 in resnet_cifar\.py: .*CifarResNet/m);
+  const malformed = run(['probe', '--model', example]);
+  assert.equal(malformed.status, 2);
+  assert.match(malformed.stderr, /--model must look like path\/to\/model\.py:ClassName/);
+  const noFile = run(['probe', '--model', '/no/such/model.py:Net']);
+  assert.equal(noFile.status, 2);
+  assert.match(noFile.stderr, /no such file: \/no\/such\/model\.py/);
+  const mixed = run(['probe', '--model', `${example}:CifarResNet`, '--depths', '20,56']);
+  assert.equal(mixed.status, 2);
+  assert.match(mixed.stderr, /--depths applies to the built-in CIFAR networks, not to --model/);
+});
+
+test('probe --model: a model without an input shape and one with a layer it cannot build are explained (exit 1)', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'rl-cli-model-'));
+  try {
+    const noInput = join(folder, 'no_input.py');
+    writeFileSync(
+      noInput,
+      [
+        'import torch.nn as nn',
+        '',
+        'class TinyResidual(nn.Module):',
+        '    def __init__(self, width=8):',
+        '        super().__init__()',
+        '        self.stem = nn.Conv2d(3, width, 3, padding=1)',
+        '        self.conv = nn.Conv2d(width, width, 3, padding=1)',
+        '        self.head = nn.Linear(width, 10)',
+        '',
+        '    def forward(self, x):',
+        '        x = self.stem(x)',
+        '        x = x + self.conv(x)',
+        '        return self.head(x.mean((2, 3)))',
+        '',
+      ].join('\n'),
+    );
+    const asked = run(['probe', '--model', `${noInput}:TinyResidual`]);
+    assert.equal(asked.status, 1, asked.stderr);
+    assert.match(asked.stderr, /TinyResidual needs an input shape: .* Give it with --input-shape, batch first \(e\.g\. --input-shape 1,3,32,32\)/);
+
+    const unsupported = join(folder, 'unsupported.py');
+    writeFileSync(
+      unsupported,
+      [
+        'import torch',
+        'import torch.nn as nn',
+        '',
+        'class Recurrent(nn.Module):',
+        '    def __init__(self):',
+        '        super().__init__()',
+        '        self.rnn = nn.LSTM(16, 16, batch_first=True)',
+        '        self.head = nn.Linear(16, 4)',
+        '',
+        '    def forward(self, x):',
+        '        y, _ = self.rnn(x)',
+        '        return self.head(y + x)',
+        '',
+        'if __name__ == "__main__":',
+        '    Recurrent()(torch.randn(2, 8, 16))',
+        '',
+      ].join('\n'),
+    );
+    const refused = run(['probe', '--model', `${unsupported}:Recurrent`]);
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /unsupported\.py:\d+: cannot build .*(LSTM|rnn)/);
+    assert.match(refused.stderr, /cannot probe Recurrent|--prefix/);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});

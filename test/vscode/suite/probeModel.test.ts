@@ -1,0 +1,137 @@
+import * as assert from 'node:assert/strict';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import type { ResidualLensApi } from '../../../src/extension/main';
+import { ui, uiBridgeUrl } from './ui';
+
+const panelHook = 'globalThis.residualLensPanel';
+
+async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((ok) => setTimeout(ok, intervalMs));
+  }
+}
+
+suite('Probe This Model: the example CIFAR ResNet-20 from the command palette', () => {
+  const examplePath = (): string => join(vscode.workspace.workspaceFolders![0]!.uri.fsPath, 'pytorch', 'resnet_cifar.py');
+
+  suiteSetup(async () => {
+    await vscode.workspace.getConfiguration('residualLens.probe').update('steps', 20, vscode.ConfigurationTarget.Global);
+  });
+
+  suiteTeardown(async () => {
+    await vscode.workspace.getConfiguration('residualLens.probe').update('steps', undefined, vscode.ConfigurationTarget.Global);
+  });
+
+  test('the CodeLens above the model offers "Probe depth" for it', async () => {
+    const uri = vscode.Uri.file(examplePath());
+    const document = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+    const classLine = document.getText().split('\n').findIndex((l) => l.startsWith('class CifarResNet('));
+    const lenses = await waitFor(
+      async () => {
+        const found = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri);
+        return found.some((l) => l.command?.title === '$(pulse) Probe depth') ? found : undefined;
+      },
+      30000,
+      'the Probe depth lens',
+      300,
+    );
+    const probe = lenses.find((l) => l.command?.title === '$(pulse) Probe depth' && l.range.start.line === classLine);
+    assert.ok(probe, `lenses: ${lenses.map((l) => `${l.range.start.line}: ${l.command?.title}`).join(', ')}`);
+    assert.equal(probe.command?.command, 'residualLens.probeModel');
+    assert.equal(probe.command?.arguments?.[1], 'CifarResNet');
+    assert.ok(!lenses.some((l) => l.command?.arguments?.[1] === 'BasicBlock'), 'no lens on the block used inside the model');
+  });
+
+  test('cursor in the class, command palette: the panel shows the gradient flow with source names, and a click on a layer moves the cursor to its line', async function () {
+    if (!uiBridgeUrl) this.skip();
+    this.timeout(300000);
+    const uri = vscode.Uri.file(examplePath());
+    const document = await vscode.workspace.openTextDocument(uri);
+    const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+    const lines = document.getText().split('\n');
+    const cursorLine = lines.findIndex((l) => l.trim() === 'out = self.layer2(out)');
+    editor.selection = new vscode.Selection(cursorLine, 8, cursorLine, 8);
+    const api = vscode.extensions.getExtension<ResidualLensApi>('residual-lens.residual-lens')!.exports;
+
+    await ui.press('F1');
+    await ui.type('Residual Lens: Probe This Model');
+    await ui.waitForText('.quick-input-widget', 'Probe This Model', 15000);
+    const started = Date.now();
+    await ui.press('Enter');
+    // Time to the first gradient-flow chart: the page has drawn the model's init gradients.
+    await waitFor(
+      () =>
+        ui
+          .frameEvaluate<boolean>('.chart-gradient canvas', `${panelHook}.inspectChart('gradient').datasets.some((d) => d.variantId === 'model' && d.points.some((p) => p.y !== null))`, 2000)
+          .catch(() => false),
+      120000,
+      'the first gradient-flow chart',
+      50,
+    );
+    const firstChartMs = Date.now() - started;
+    console.log(`Probe This Model, CIFAR ResNet-20 (PyTorch): command to first gradient-flow chart ${(firstChartMs / 1000).toFixed(2)} s`);
+    await ui.screenshot('probe-model-first-chart');
+
+    const labels = await ui.frameEvaluate<string[]>('.chart-gradient canvas', `${panelHook}.gradientAxisLabels()`);
+    for (const name of ['conv1', 'layer1.0.conv1', 'layer2.0.conv1', 'layer3.2.conv2', 'linear']) assert.ok(labels.includes(name), `axis labels: ${labels.join(', ')}`);
+    const pageText = await ui.frameWaitForText('Gradient flow: CifarResNet', 10000);
+    assert.match(pageText, /plain twin/);
+    assert.equal(api.probePanel.runSource?.model, 'CifarResNet');
+
+    // A click on layer2.0.conv1's point of the gradient chart: the editor moves to its definition.
+    const target = lines.findIndex((l) => l.trim().startsWith('self.conv1 = nn.Conv2d(in_planes, planes'));
+    await ui.frameClick('.chart-gradient canvas', `${panelHook}.layerPointOnPage('model', 'layer2.0.conv1')`);
+    const moved = await waitFor(
+      () => {
+        const active = vscode.window.activeTextEditor;
+        return active?.document.uri.fsPath === uri.fsPath && active.selection.active.line === target ? active : undefined;
+      },
+      10000,
+      `the cursor on line ${target + 1}`,
+    );
+    assert.equal(moved.selection.active.character, lines[target]!.indexOf('self.conv1'), 'at the start of the definition');
+    const visible = moved.visibleRanges[0]!;
+    assert.ok(visible.start.line <= target && target <= visible.end.line, 'the line is in view');
+    await ui.screenshot('probe-model-layer-revealed');
+
+    // The layer list does the same for the classifier.
+    const linearLine = lines.findIndex((l) => l.trim().startsWith('self.linear = nn.Linear('));
+    await ui.frameClick('.layer-link[data-layer="linear"]');
+    await waitFor(() => vscode.window.activeTextEditor?.selection.active.line === linearLine, 10000, `the cursor on line ${linearLine + 1}`);
+
+    await ui.frameWaitForText('Completed:', 240000);
+    await ui.screenshot('probe-model-completed');
+  });
+
+  test('after the probe, the CodeLens shows its verdict; an edit marks the panel’s results as from an older version of the code', async function () {
+    if (!uiBridgeUrl) this.skip();
+    this.timeout(60000);
+    const uri = vscode.Uri.file(examplePath());
+    const verdict = await waitFor(
+      async () => {
+        const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri);
+        return lenses.find((l) => /^residual \d/.test(l.command?.title ?? ''));
+      },
+      20000,
+      'the verdict lens',
+      300,
+    );
+    assert.match(verdict.command!.title, /^residual \d+\.\d\d vs plain twin \d+\.\d\d: /);
+    console.log(`Probe This Model verdict lens: ${verdict.command!.title}`);
+
+    const document = await vscode.workspace.openTextDocument(uri);
+    const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+    await editor.edit((edit) => edit.insert(new vscode.Position(document.lineCount, 0), '# an edit after the probe\n'));
+    const api = vscode.extensions.getExtension<ResidualLensApi>('residual-lens.residual-lens')!.exports;
+    await waitFor(() => api.probePanel.runSource?.stale, 5000, 'the run marked stale');
+    await ui.frameWaitForText('older version of the code', 10000);
+    await ui.screenshot('probe-model-stale');
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
+});
