@@ -338,7 +338,7 @@ export class ProbeCharts {
                   precision: 0,
                   maxTicksLimit: 12,
                   autoSkip: false,
-                  maxRotation: 70,
+                  maxRotation: 90,
                   minRotation: 0,
                   callback: (value) => this.axisNames?.get(Number(value)) ?? String(value),
                 },
@@ -353,7 +353,9 @@ export class ProbeCharts {
                     return;
                   }
                   const indices = [...names.keys()].filter((i) => i >= scale.min && i <= scale.max);
-                  const step = Math.max(1, Math.ceil(indices.length / maxNamedTicks));
+                  // Rotated labels need about a line height each along the axis.
+                  const room = Math.max(2, Math.min(maxNamedTicks, Math.floor((scale as unknown as { width: number }).width / 15)));
+                  const step = Math.max(1, Math.ceil(indices.length / room));
                   scale.ticks = indices.filter((_, i) => i % step === 0).map((value) => ({ value }));
                 },
               }
@@ -450,6 +452,9 @@ export class ProbeCharts {
     const wantLog = view.logScale;
     if (changed('gradient', `${wantLog}:${view.gradientSnapshot}:${axisKey}:${variants.map((p) => identity(snapshotOf(p.variant))).join(',')}`)) {
       this.axisNames = axisNames;
+      // Source names stand at 60 degrees, so that long ones (layer3.0.shortcut.0) do not overlap.
+      const xTicks = (gradient.options.scales?.x as { ticks?: { minRotation?: number } } | undefined)?.ticks;
+      if (xTicks) xTicks.minRotation = axisNames ? 60 : 0;
       const isLog = (gradient.options.scales?.y as { type?: string } | undefined)?.type === 'logarithmic';
       if (wantLog !== isLog) gradient.options = this.options('gradient', wantLog);
       gradient.data.datasets = variants.map((p) => {

@@ -2,6 +2,7 @@
 // ProbeRunState and redraws at most ten times a second however fast steps arrive.
 import { defaultViewOptions, parseHostToPanelMessage, parsePanelState, type HostToPanelMessage, type PanelPersistedState, type PanelViewOptions } from '../src/core/probe/panelProtocol';
 import { chanceLoss } from '../src/core/probe/metrics';
+import { modelVerdictLine } from '../src/core/modelGraph/modelVerdict';
 import type { ReceivedProbeMessage } from '../src/core/probe/probeMessageValidation';
 import { ProbeRunState, createProbeRun, type ProbeRunRecord, type VariantResult } from '../src/core/probe/probeRun';
 import { composeVerdict, formatCount, formatNumber, probeRunToCsv, summaryRow } from '../src/core/probe/probeSummary';
@@ -475,7 +476,9 @@ export class GradientFlowPage {
     const plotted = this.plotted();
     this.renderToggles(plotted);
     this.charts.update(plotted, this.view, chanceLoss(state.record.plan?.classes ?? 10));
-    this.ui.verdict.textContent = composeVerdict(state);
+    // A model from the editor: its comparison with its plain twin first, then the depth verdict.
+    const twin = state.record.plan?.task && state.variants.some((v) => v.id === 'model-plain') && !state.running ? `${this.sourceModel ?? 'The model'}: ${modelVerdictLine(state.record, state.record.outcome === 'cancelled')}. ` : '';
+    this.ui.verdict.textContent = twin + composeVerdict(state);
     this.renderNotes(state.variants);
     this.renderLayers(state.variants);
     this.renderGrid(state.variants);
@@ -572,6 +575,7 @@ export class GradientFlowPage {
     if (key === this.renderedLayerKey) return;
     this.renderedLayerKey = key;
     this.ui.layers.hidden = !variant;
+    this.ui.figures.gradient.classList.toggle('named', !!variant);
     this.ui.layerList.replaceChildren(
       ...layers.map((layer) => {
         const item = element('li');

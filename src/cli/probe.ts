@@ -13,8 +13,9 @@ import { parseProbeMessage } from '../core/probe/probeMessageValidation';
 import { createProbeRun, ProbeRunState } from '../core/probe/probeRun';
 import { ProbeRecorder, type ProbeRecord } from '../core/probe/record';
 import { renderProbeReportHtml } from '../core/probe/reportHtml';
-import { extractModel, modelVerdictLine, planModelProbe } from '../core/modelGraph/frontEnds';
+import { exampleInputShape, extractModel, planModelProbe } from '../core/modelGraph/frontEnds';
 import type { ModelExtraction } from '../core/modelGraph/graph';
+import { modelVerdictLine } from '../core/modelGraph/modelVerdict';
 import { Grammars, grammarFor } from '../core/parse/grammars';
 import { startProbe } from '../probe-worker/supervisor';
 import { readSourceFile } from './files';
@@ -414,7 +415,7 @@ async function planFromModel(model: ModelProbeArgs, options: Partial<ProbeOption
   const grammars = await Grammars.load(join(__dirname, 'grammars'));
   const started = performance.now();
   const extracted = extractModel(
-    { uri: model.file, grammar, text: read.text },
+    { uri: path, grammar, text: read.text },
     { modelName: model.className },
     {
       ...(model.inputShape ? { inputShape: model.inputShape } : {}),
@@ -432,7 +433,9 @@ async function planFromModel(model: ModelProbeArgs, options: Partial<ProbeOption
   }
   const extraction: ModelExtraction = extracted;
   if (extraction.needsInputShape?.length) {
-    err.write(`residual-lens probe: ${model.className} needs an input shape: the file does not say ${extraction.needsInputShape.join(', ')}. Give it with --input-shape, batch first (e.g. --input-shape ${extraction.needsInputShape.length === 4 ? '1,3,32,32' : extraction.needsInputShape.map(() => '8').join(',')}).\n`);
+    err.write(
+      `residual-lens probe: ${model.className} needs an input shape: the file does not say ${extraction.needsInputShape.join(', ')}. Give the whole input with --input-shape, batch first (e.g. --input-shape ${exampleInputShape(extraction.needsInputShape).join(',')}).\n`,
+    );
     return { exitCode: 1 };
   }
   if (extraction.unsupported.length) {

@@ -5,15 +5,14 @@ import type { SourceDocument } from '../analysis';
 import { detectFrameworks } from '../parse/detect';
 import type { Grammars } from '../parse/grammars';
 import type { ModelCandidate, ModelExtractionRequest, ModelGraphFrontEnd } from './extract';
-import { probeProtocolVersion, type ProbePlan, type ProbeTask } from '../probe/protocol';
-import { ProbeRunState, type ProbeRunRecord } from '../probe/probeRun';
-import { summaryRow } from '../probe/probeSummary';
-import { comparableLossMargin } from '../probe/verdict';
-import { isWeightedOp, type ModelExtraction, type ModelGraph, type ModelGraphVariant } from './graph';
+import { GraphPlanError, planGraphProbe, type GraphProbeOptions } from '../probe/graphPlan';
+import type { ProbePlan } from '../probe/protocol';
+import { type ModelExtraction, type ModelGraph, type ModelGraphVariant } from './graph';
 import { plainTwin } from './plainTwin';
+import { pytorchModelGraph } from './pytorch';
 
 /** Every front end, in the order they are asked. */
-export const modelGraphFrontEnds: readonly ModelGraphFrontEnd[] = [];
+export const modelGraphFrontEnds: readonly ModelGraphFrontEnd[] = [pytorchModelGraph];
 
 /** The front ends for the frameworks the file uses (a cheap text test; the front ends decide for real). */
 export function frontEndsFor(document: SourceDocument): ModelGraphFrontEnd[] {
@@ -97,6 +96,17 @@ function fileName(uri: string): string {
   return decodeURIComponent(uri.split(/[\\/]/).pop() ?? uri);
 }
 
+/**
+ * An example of a whole input shape (batch first) for the dims a front end could not
+ * find (`needsInputShape`, e.g. `H, W`): what the prompt and the CLI message suggest.
+ */
+export function exampleInputShape(unknown: readonly string[]): number[] {
+  const names = unknown.map((n) => n.toUpperCase());
+  if (names.some((n) => /^(H|W|HEIGHT|WIDTH|IMG|IMAGE|SIZE|RES)/.test(n))) return names.some((n) => /^D(EPTH)?$/.test(n)) ? [1, 3, 16, 32, 32] : [1, 3, 32, 32];
+  if (names.some((n) => /^(T|L|S|SEQ|BLOCK|CTX|CONTEXT)/.test(n))) return [1, 64];
+  return [1, ...unknown.map(() => 32)];
+}
+
 /** One network of a "Probe This Model" plan: a variant of the model, or its plain twin. */
 export interface ModelProbeVariant {
   /** `model`, `model-plain`, `shallower`, `shallower-plain`, `deeper`, `deeper-plain`. */
@@ -159,71 +169,35 @@ export type ModelPlanOutcome =
   | { ok: true; plan: ProbePlan; variants: ModelProbeVariant[]; notes: string[] }
   | { ok: false; problems: string[]; scaleDown?: { factor: number; description: string } };
 
-/** The probe plan of a model: its variants (modelProbeVariants) trained on a synthetic task of its input shape. */
-export function planModelProbe(extraction: ModelExtraction, options: { steps: number; scale?: number; seed?: number; depthTwins?: boolean }): ModelPlanOutcome {
+/**
+ * The probe plan of a model: its variants (modelProbeVariants) on a synthetic task of its
+ * input and output shapes, with the size checks of planGraphProbe. Ids stay ours
+ * (`model`, `model-plain`, ...), so the verdict and the panel can find the model's twin.
+ */
+export function planModelProbe(
+  extraction: ModelExtraction,
+  options: Partial<GraphProbeOptions> & { steps: number; depthTwins?: boolean; scale?: number },
+): ModelPlanOutcome {
   const { variants, notes } = modelProbeVariants(extraction, { depthTwins: options.depthTwins ?? true });
   if (variants.length === 0) return { ok: false, problems: [`no graph of ${extraction.modelName} to train`] };
-  const model = variants[0]!.graph;
-  const output = model.nodes[model.output]!.shape;
-  const input = model.nodes[model.inputs[0]!.node]!.shape;
-  const task: ProbeTask =
-    output.length === 3 ? { kind: 'next-token', vocabulary: output[2]!, sequenceLength: output[1]! } : { kind: 'classification', classes: output[output.length - 1]! };
-  const plan: ProbePlan = {
-    version: probeProtocolVersion,
-    variants: variants.map((v) => {
-      const weighted = v.graph.nodes.filter((n) => isWeightedOp(n.op));
-      const first = weighted[0]?.op;
-      return {
-        id: v.id,
-        label: v.label,
-        architecture: v.architecture,
-        depth: weighted.length,
-        shortcut: 'B',
-        batchNorm: v.graph.nodes.some((n) => n.op.op === 'batchnorm'),
-        width: first?.op === 'conv' ? first.outChannels : first?.op === 'linear' ? first.outFeatures : 1,
-        graph: v.graph,
-      };
-    }),
-    inputSize: input.length >= 3 ? input[input.length - 1]! : 1,
-    inputChannels: input.length === 4 ? input[1]! : 1,
-    classes: task.kind === 'classification' ? task.classes : task.vocabulary,
-    batchSize: 32,
-    optimizer: 'adam',
-    learningRate: 1e-3,
-    momentum: 0.9,
-    steps: options.steps,
-    timeBudgetMs: 0,
-    gradientEvery: 20,
-    seed: options.seed ?? 1,
-    backend: 'auto',
-    task,
-  };
-  return { ok: true, plan, variants, notes };
-}
-
-const fmt = (value: number): string => value.toFixed(2);
-
-/** The one-line verdict of a model probe (the CodeLens, the CLI): the model's final loss against its plain twin's. */
-export function modelVerdictLine(record: ProbeRunRecord, cancelled: boolean): string {
-  const state = new ProbeRunState(record);
-  const finalLoss = (id: string): number | null => {
-    const variant = state.variants.find((v) => v.id === id);
-    if (!variant) return null;
-    const row = summaryRow(variant);
-    return variant.failure?.code === 'diverged' ? Number.POSITIVE_INFINITY : row.finalLoss;
-  };
-  const residual = finalLoss('model');
-  const plain = finalLoss('model-plain');
-  const partial = cancelled ? ' (stopped early)' : '';
-  const loss = (value: number): string => (Number.isFinite(value) ? fmt(value) : 'diverged');
-  if (residual === null) return `probe failed${partial}`;
-  if (plain === null) return `final loss ${loss(residual)}${partial}`;
-  let reading: string;
-  if (!Number.isFinite(residual) && !Number.isFinite(plain)) reading = 'both diverged';
-  else if (Math.abs(residual - plain) <= comparableLossMargin) reading = 'skips make no difference yet';
-  else reading = residual < plain ? 'skips help' : 'the plain twin trains better';
-  const deeper = finalLoss('deeper');
-  const shallower = finalLoss('shallower');
-  const depth = deeper !== null && shallower !== null ? `; shallower ${loss(shallower)}, deeper ${loss(deeper)}` : '';
-  return `residual ${loss(residual)} vs plain twin ${loss(plain)}: ${reading}${depth}${partial}`;
+  const { depthTwins: _depthTwins, scale: _scale, ...planOptions } = options;
+  try {
+    const planned = planGraphProbe(
+      variants.map((v) => ({ label: v.label, role: v.architecture === 'plain' ? 'plain' : v.role, graph: v.graph })),
+      planOptions,
+    );
+    // A twin is drawn and compared at its model's depth (its main path), though it lost the projection layers.
+    const depthOf = new Map(planned.plan.variants.map((spec, i) => [variants[i]!.id, spec.depth]));
+    const plan: ProbePlan = {
+      ...planned.plan,
+      variants: planned.plan.variants.map((spec, i) => {
+        const variant = variants[i]!;
+        return { ...spec, id: variant.id, depth: variant.architecture === 'plain' ? (depthOf.get(variant.role) ?? spec.depth) : spec.depth };
+      }),
+    };
+    return { ok: true, plan, variants, notes: [...notes, ...planned.notes] };
+  } catch (err) {
+    if (err instanceof GraphPlanError) return { ok: false, problems: err.problems };
+    throw err;
+  }
 }

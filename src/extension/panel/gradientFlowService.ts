@@ -52,15 +52,20 @@ export class GradientFlowService implements vscode.Disposable {
       this.batcher,
       // The probe trains the snapshot it was given; an edit after that dates what the panel shows.
       vscode.workspace.onDidChangeTextDocument((event) => {
-        const source = this.source;
-        if (!source || source.stale || event.contentChanges.length === 0) return;
-        if (event.document.uri.toString() !== source.uri.toString()) return;
-        if (source.version !== null && event.document.version <= source.version) return;
-        const file = source.uri.path.split('/').pop() ?? source.uri.toString();
-        source.stale = `These results are from an older version of the code: ${file} was edited after ${source.model} was read for this probe. Probe it again to see the current code.`;
-        this.sendSource();
+        if (event.contentChanges.length > 0) this.checkSourceVersion(event.document);
       }),
     );
+  }
+
+  /** Marks the run's results as dated once its file is at a newer version than the one the model was read at. */
+  private checkSourceVersion(document: vscode.TextDocument): void {
+    const source = this.source;
+    if (!source || source.stale || document.uri.toString() !== source.uri.toString()) return;
+    if (source.version !== null && document.version <= source.version) return;
+    if (source.version === null && !document.isDirty) return; // read from disk, and the editor still shows the disk's text
+    const file = source.uri.path.split('/').pop() ?? source.uri.toString();
+    source.stale = `These results are from an older version of the code: ${file} was edited after ${source.model} was read for this probe. Probe it again to see the current code.`;
+    this.sendSource();
   }
 
   get lastRun(): ProbeRunRecord | undefined {
@@ -81,6 +86,9 @@ export class GradientFlowService implements vscode.Disposable {
     this.run = new ProbeRunState(createProbeRun(plan));
     this.loadedFromDisk = true;
     this.source = model && source ? { model, uri: source.uri, version: source.version, stale: null } : null;
+    // An edit between reading the model and starting the run already dates it.
+    const open = this.source && vscode.workspace.textDocuments.find((d) => d.uri.toString() === this.source!.uri.toString());
+    if (open) this.checkSourceVersion(open);
     this.show();
     this.panel?.setTitle(this.source?.model ?? null);
     this.sendSnapshot();

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
-import { modelAtLine, modelVerdictLine, planModelProbe, type ModelPlanOutcome, type ModelProbeVariant } from '../../core/modelGraph/frontEnds';
+import { exampleInputShape, modelAtLine, planModelProbe, type ModelPlanOutcome, type ModelProbeVariant } from '../../core/modelGraph/frontEnds';
 import type { ModelCandidate } from '../../core/modelGraph/extract';
+import { modelVerdictLine } from '../../core/modelGraph/modelVerdict';
 import type { ModelExtraction } from '../../core/modelGraph/graph';
 import type { ProbePlan } from '../../core/probe/protocol';
 import { extractModelMethod, listModelsMethod, type ExtractModelParams, type ExtractModelResult, type ListModelsResult } from '../../server/modelProtocol';
@@ -40,14 +41,13 @@ function modelKey(uri: vscode.Uri | string, model: string): string {
 }
 
 /** `1, 3, 32, 32` or `1x3x32x32` → numbers; undefined unless every dim is a positive whole number. */
-export function parseInputShapeText(text: string, expectedRank?: number): number[] | undefined {
+export function parseInputShapeText(text: string): number[] | undefined {
   const dims = text
     .replace(/[()[\]]/g, ' ')
     .split(/[\s,x×]+/)
     .filter(Boolean)
     .map(Number);
   if (dims.length < 2 || dims.some((d) => !Number.isInteger(d) || d < 1 || d > 65536)) return undefined;
-  if (expectedRank !== undefined && dims.length !== expectedRank) return undefined;
   return dims;
 }
 
@@ -92,20 +92,22 @@ export function registerProbeModel(
     return { result, ms: performance.now() - started };
   }
 
-  async function askInputShape(model: string, names: string[], previous: number[] | undefined): Promise<number[] | undefined> {
-    const example = names.length === 4 ? '1, 3, 32, 32' : names.length === 3 ? '1, 3, 64' : names.length === 2 ? '1, 128' : names.map(() => '8').join(', ');
+  async function askInputShape(model: string, unknown: string[], previous: number[] | undefined): Promise<number[] | undefined> {
+    const example = exampleInputShape(unknown).join(', ');
+    const minimumRank = Math.max(2, unknown.length + 1);
     const text = await vscode.window.showInputBox({
       title: `Probe This Model: input shape of ${model}`,
-      prompt: `The file does not say the input size. Give (${names.join(', ')}), batch first, e.g. ${example}. It is remembered for ${model}.`,
+      prompt: `The file does not say ${unknown.join(', ')}. Give the whole input shape, batch first, e.g. ${example}. It is remembered for ${model}.`,
       placeHolder: example,
       ...(previous ? { value: previous.join(', ') } : {}),
       ignoreFocusOut: true,
-      validateInput: (value) =>
-        parseInputShapeText(value, names.length || undefined)
-          ? undefined
-          : `${names.length || 'Two or more'} positive whole numbers separated by commas, batch first (${names.join(', ')}), e.g. ${example}`,
+      validateInput: (value) => {
+        const dims = parseInputShapeText(value);
+        if (!dims) return `Positive whole numbers separated by commas, batch first, e.g. ${example}`;
+        return dims.length < minimumRank ? `${minimumRank} or more numbers: the batch, then every other dim (${unknown.join(', ')} among them), e.g. ${example}` : undefined;
+      },
     });
-    return text === undefined ? undefined : parseInputShapeText(text, names.length || undefined);
+    return text === undefined ? undefined : parseInputShapeText(text);
   }
 
   async function probe(target?: vscode.Uri | string, modelName?: string, options: ProbeModelOptions = {}): Promise<ProbeModelOutcome> {

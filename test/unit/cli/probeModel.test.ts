@@ -81,7 +81,7 @@ test('probe --model: a model without an input shape and one with a layer it cann
     );
     const asked = run(['probe', '--model', `${noInput}:TinyResidual`]);
     assert.equal(asked.status, 1, asked.stderr);
-    assert.match(asked.stderr, /TinyResidual needs an input shape: .* Give it with --input-shape, batch first \(e\.g\. --input-shape 1,3,32,32\)/);
+    assert.match(asked.stderr, /TinyResidual needs an input shape: .* Give the whole input with --input-shape, batch first \(e\.g\. --input-shape 1,3,32,32\)/);
 
     const unsupported = join(folder, 'unsupported.py');
     writeFileSync(
