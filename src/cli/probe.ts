@@ -13,7 +13,7 @@ import { parseProbeMessage } from '../core/probe/probeMessageValidation';
 import { createProbeRun, ProbeRunState } from '../core/probe/probeRun';
 import { ProbeRecorder, type ProbeRecord } from '../core/probe/record';
 import { renderProbeReportHtml } from '../core/probe/reportHtml';
-import { exampleInputShape, extractModel, planModelProbe } from '../core/modelGraph/frontEnds';
+import { exampleInputShape, extractModel, planModelProbe, scaleDownByInput } from '../core/modelGraph/frontEnds';
 import type { ModelExtraction } from '../core/modelGraph/graph';
 import { modelVerdictLine } from '../core/modelGraph/modelVerdict';
 import { Grammars, grammarFor } from '../core/parse/grammars';
@@ -22,14 +22,15 @@ import { readSourceFile } from './files';
 import { choosePythonForCli, resolveEngine, type ProbeEngineName } from '../torch/torchEngine';
 
 export const probeUsage = `  probe --model path/to/model.py:ClassName [--input-shape 1,3,32,32]
-        [--steps 100 | --seconds S] [--prefix] [--no-depth-twins] [...]
+        [--steps 100 | --seconds S] [--prefix] [--scale-down] [--no-depth-twins]
       Probe your own model: build it from the file's code (nothing in the
       file is run), with its plain twin (every skip addition removed) and,
       where a block-count parameter sets the depth, a shallower and a deeper
       version; train each briefly on synthetic data of its input shape and
       print the gradient flow and the verdict. --input-shape sets the input
       where the file does not say it; --prefix probes the buildable layers
-      when some cannot be built; --scale-down K divides the widths by K.
+      when some cannot be built; --scale-down probes a smaller version
+      when the model is too large for a probe.
 
   probe [--depths 20,56] [--steps 100 | --seconds S] [--width 8] [--input 16]
         [--batch 32] [--optimizer adam|sgd] [--lr X] [--momentum M]
@@ -64,7 +65,8 @@ export interface ModelProbeArgs {
   inputShape?: number[];
   prefix: boolean;
   depthTwins: boolean;
-  scaleDown?: number;
+  /** Probe a smaller version (fewer channels, a smaller input) when the model is too large. */
+  scaleDown: boolean;
 }
 
 /** `path/to/model.py:ClassName` (the last colon splits, so Windows drive letters survive). */
@@ -118,7 +120,7 @@ export function parseProbeArgs(args: string[]): {
         'input-shape': { type: 'string' },
         prefix: { type: 'boolean', default: false },
         'no-depth-twins': { type: 'boolean', default: false },
-        'scale-down': { type: 'string' },
+        'scale-down': { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -174,8 +176,6 @@ export function parseProbeArgs(args: string[]): {
     const family = (['depths', 'width', 'input', 'shortcut', 'no-bn', 'plain-only', 'residual-only'] as const).filter((name) => v[name] !== undefined && v[name] !== false);
     if (family.length) throw new ProbeUsageError(`--${family[0]} applies to the built-in CIFAR networks, not to --model`);
     if (engine === 'torch') throw new ProbeUsageError('--model trains with TensorFlow.js; --engine torch trains the built-in CIFAR networks only');
-    const scaleDown = numberOption('scale-down', v['scale-down']);
-    if (scaleDown !== undefined && (!Number.isInteger(scaleDown) || scaleDown < 2 || scaleDown > 64)) throw new ProbeUsageError('--scale-down must be a whole number from 2 to 64');
     let inputShape: number[] | undefined;
     if (v['input-shape'] !== undefined) {
       inputShape = v['input-shape'].split(/[,x ]+/).filter(Boolean).map(Number);
@@ -186,11 +186,11 @@ export function parseProbeArgs(args: string[]): {
       ...(inputShape ? { inputShape } : {}),
       prefix: v.prefix === true,
       depthTwins: v['no-depth-twins'] !== true,
-      ...(scaleDown !== undefined ? { scaleDown } : {}),
+      scaleDown: v['scale-down'] === true,
     };
   } else {
-    for (const name of ['input-shape', 'scale-down'] as const) if (v[name] !== undefined) throw new ProbeUsageError(`--${name} needs --model`);
-    if (v.prefix || v['no-depth-twins']) throw new ProbeUsageError(`--${v.prefix ? 'prefix' : 'no-depth-twins'} needs --model`);
+    if (v['input-shape'] !== undefined) throw new ProbeUsageError('--input-shape needs --model');
+    for (const name of ['prefix', 'no-depth-twins', 'scale-down'] as const) if (v[name]) throw new ProbeUsageError(`--${name} needs --model`);
   }
   return {
     ...(model ? { model } : {}),
@@ -414,18 +414,17 @@ async function planFromModel(model: ModelProbeArgs, options: Partial<ProbeOption
   if ('skipped' in read) throw new ProbeUsageError(`${model.file} cannot be read: ${read.skipped}`);
   const grammars = await Grammars.load(join(__dirname, 'grammars'));
   const started = performance.now();
-  const extracted = extractModel(
-    { uri: path, grammar, text: read.text },
-    { modelName: model.className },
-    {
-      ...(model.inputShape ? { inputShape: model.inputShape } : {}),
-      options: { budgetMs: defaultAnalysisOptions.budgetMs, readWorkspaceFile: (p) => {
+  const document = { uri: path, grammar, text: read.text };
+  const extractOptions = {
+    options: {
+      budgetMs: defaultAnalysisOptions.budgetMs,
+      readWorkspaceFile: (p: string) => {
         const other = readSourceFile(p, defaultAnalysisOptions.maxFileBytes);
         return 'text' in other ? other.text : undefined;
-      } },
+      },
     },
-    grammars,
-  );
+  };
+  const extracted = extractModel(document, { modelName: model.className }, { ...extractOptions, ...(model.inputShape ? { inputShape: model.inputShape } : {}) }, grammars);
   if ('error' in extracted) {
     if (/^no model named/.test(extracted.error)) throw new ProbeUsageError(extracted.error);
     err.write(`residual-lens probe: cannot probe ${model.className}: ${extracted.error}\n`);
@@ -449,27 +448,42 @@ async function planFromModel(model: ModelProbeArgs, options: Partial<ProbeOption
       return { exitCode: 1 };
     }
   }
-  const planned = planModelProbe(extraction, {
+  // The CLI's training options apply to the model's plan (the batch size to its size check too).
+  const planOptions = {
     steps: options.steps ?? 100,
-    depthTwins: model.depthTwins,
-    ...(model.scaleDown ? { scale: model.scaleDown } : {}),
+    depthTwins: model.depthTwins ? ('auto' as const) : false,
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
-  });
+    ...(options.timeBudgetMs !== undefined ? { timeBudgetMs: options.timeBudgetMs } : {}),
+    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+    ...(options.learningRate !== undefined ? { learningRate: options.learningRate } : {}),
+    ...(options.optimizer !== undefined ? { optimizer: options.optimizer } : {}),
+    ...(options.momentum !== undefined ? { momentum: options.momentum } : {}),
+    ...(options.gradientEvery !== undefined ? { gradientEvery: options.gradientEvery } : {}),
+    ...(options.backend !== undefined ? { backend: options.backend } : {}),
+  };
+  let planned = planModelProbe(extraction, planOptions);
+  let probedShape = extraction.inputShape;
   if (!planned.ok) {
-    err.write(`residual-lens probe: cannot probe ${model.className}: ${planned.problems.join('; ')}${planned.scaleDown ? ` (try --scale-down ${planned.scaleDown.factor}: ${planned.scaleDown.description})` : ''}\n`);
-    return { exitCode: 1 };
+    const why = `${model.className} is too large to probe: ${planned.problems.join('; ')}`;
+    const planAgain = (from: ModelExtraction) => planModelProbe(from, { ...planOptions });
+    const smaller = await scaleDownByInput(
+      extraction,
+      async (shape) => {
+        const again = extractModel(document, { modelName: model.className }, { ...extractOptions, inputShape: shape }, grammars);
+        return 'error' in again ? undefined : again;
+      },
+      planAgain,
+    );
+    if (!smaller || !model.scaleDown) {
+      err.write(`residual-lens probe: ${why}${smaller ? `. Add --scale-down to probe it on ${smaller.description}` : '. No smaller input makes it fit'}${planned.suggestion ? `; ${planned.suggestion}` : ''}\n`);
+      return { exitCode: 1 };
+    }
+    err.write(`${why}: probing it on ${smaller.description} (--scale-down)\n`);
+    planned = smaller.planned;
+    probedShape = smaller.inputShape;
   }
-  // The CLI's training options apply to the model's plan too.
-  const plan: ProbePlan = { ...planned.plan };
-  if (options.timeBudgetMs !== undefined) plan.timeBudgetMs = options.timeBudgetMs;
-  if (options.batchSize !== undefined) plan.batchSize = options.batchSize;
-  if (options.learningRate !== undefined) plan.learningRate = options.learningRate;
-  if (options.optimizer !== undefined) plan.optimizer = options.optimizer;
-  if (options.momentum !== undefined) plan.momentum = options.momentum;
-  if (options.gradientEvery !== undefined) plan.gradientEvery = options.gradientEvery;
-  if (options.backend !== undefined) plan.backend = options.backend;
-  const inputShape = extraction.inputShape ? ` on input (${extraction.inputShape.join(', ')})` : '';
+  const inputShape = probedShape ? ` on input (${probedShape.join(', ')})` : '';
   err.write(`${model.className} (${extraction.framework}, ${model.file}:${extraction.source.line + 1}) read in ${(performance.now() - started).toFixed(0)} ms${inputShape}\n`);
   for (const v of planned.variants) err.write(`  ${v.id}: ${v.label}, ${v.graph.nodes.length} nodes\n`);
-  return { plan, notes: planned.notes };
+  return { plan: planned.plan, notes: planned.notes };
 }

@@ -5,7 +5,7 @@ import type { SourceDocument } from '../analysis';
 import { detectFrameworks } from '../parse/detect';
 import type { Grammars } from '../parse/grammars';
 import type { ModelCandidate, ModelExtractionRequest, ModelGraphFrontEnd } from './extract';
-import { GraphPlanError, planGraphProbe, type GraphProbeOptions } from '../probe/graphPlan';
+import { GraphPlanError, graphCost, planGraphProbe, type GraphProbeOptions } from '../probe/graphPlan';
 import type { ProbePlan } from '../probe/protocol';
 import { type ModelExtraction, type ModelGraph, type ModelGraphVariant } from './graph';
 import { plainTwin } from './plainTwin';
@@ -156,7 +156,7 @@ export function modelProbeVariants(extraction: ModelExtraction, options: { depth
       if (twin && result.length < maxModelProbeVariants) result.push(twin);
     }
   } else if (variants.some((v) => v.role !== 'model' && twins.has(ordered.find((o) => o.role === v.role)!))) {
-    notes.push('the shallower and deeper versions are trained without their plain twins, to stay within the time budget');
+    notes.push('the shallower and deeper versions are trained without their plain twins');
   }
   return { variants: result.slice(0, maxModelProbeVariants), notes };
 }
@@ -167,24 +167,48 @@ function roleOrder(role: ModelGraphVariant['role']): number {
 
 export type ModelPlanOutcome =
   | { ok: true; plan: ProbePlan; variants: ModelProbeVariant[]; notes: string[] }
-  | { ok: false; problems: string[]; scaleDown?: { factor: number; description: string } };
+  | { ok: false; problems: string[]; suggestion?: string };
+
+/** What "the time budget allows" means for the depth variants' twins. */
+export const modelProbeBudget = {
+  /** The whole probe (every variant's steps) should take about this long, or less. */
+  seconds: 60,
+  /** Training throughput of the machine with the wasm backend, all cores together (2 cores here: ~1 GFLOP/s each). */
+  flopsPerSecond: 2e9,
+};
 
 /**
  * The probe plan of a model: its variants (modelProbeVariants) on a synthetic task of its
  * input and output shapes, with the size checks of planGraphProbe. Ids stay ours
  * (`model`, `model-plain`, ...), so the verdict and the panel can find the model's twin.
+ * With `depthTwins: 'auto'` the depth variants get their twins when the estimated time
+ * of the whole probe stays within modelProbeBudget.
  */
 export function planModelProbe(
   extraction: ModelExtraction,
-  options: Partial<GraphProbeOptions> & { steps: number; depthTwins?: boolean; scale?: number },
+  options: Partial<GraphProbeOptions> & { steps: number; depthTwins?: boolean | 'auto'; flopsPerSecond?: number },
 ): ModelPlanOutcome {
-  const { variants, notes } = modelProbeVariants(extraction, { depthTwins: options.depthTwins ?? true });
+  const { depthTwins = 'auto', flopsPerSecond = modelProbeBudget.flopsPerSecond, ...planOptions } = options;
+  const planned = planWith(extraction, depthTwins === true, planOptions);
+  if (depthTwins !== 'auto' || !planned.ok) return planned;
+  const all = modelProbeVariants(extraction, { depthTwins: true }).variants;
+  if (all.length === planned.variants.length) return planned;
+  const flops = all.reduce((sum, v) => sum + graphCost(v.graph, planned.plan.batchSize).trainingFlopsPerStep, 0) * planned.plan.steps;
+  const seconds = flops / flopsPerSecond;
+  if (seconds > modelProbeBudget.seconds) {
+    planned.notes.push(`with their plain twins the probe would take about ${Math.round(seconds)} s (over ${modelProbeBudget.seconds} s)`);
+    return planned;
+  }
+  return planWith(extraction, true, planOptions);
+}
+
+function planWith(extraction: ModelExtraction, depthTwins: boolean, options: Partial<GraphProbeOptions>): ModelPlanOutcome {
+  const { variants, notes } = modelProbeVariants(extraction, { depthTwins });
   if (variants.length === 0) return { ok: false, problems: [`no graph of ${extraction.modelName} to train`] };
-  const { depthTwins: _depthTwins, scale: _scale, ...planOptions } = options;
   try {
     const planned = planGraphProbe(
       variants.map((v) => ({ label: v.label, role: v.architecture === 'plain' ? 'plain' : v.role, graph: v.graph })),
-      planOptions,
+      options,
     );
     // A twin is drawn and compared at its model's depth (its main path), though it lost the projection layers.
     const depthOf = new Map(planned.plan.variants.map((spec, i) => [variants[i]!.id, spec.depth]));
@@ -197,7 +221,50 @@ export function planModelProbe(
     };
     return { ok: true, plan, variants, notes: [...notes, ...planned.notes] };
   } catch (err) {
-    if (err instanceof GraphPlanError) return { ok: false, problems: err.problems };
+    if (err instanceof GraphPlanError) return { ok: false, problems: err.problems, ...(err.suggestion ? { suggestion: err.suggestion } : {}) };
     throw err;
   }
+}
+
+/**
+ * Smaller inputs to try when a model is too large to probe: its spatial dims (or the
+ * sequence length of a token model) halved, quartered, ... while they stay at least 4.
+ * Activations and FLOPs shrink with them; the weights do not, except where a flatten
+ * feeds a linear layer.
+ */
+export function smallerInputShapes(extraction: ModelExtraction): number[][] {
+  const model = extraction.variants.find((v) => v.role === 'model')?.graph;
+  const input = model?.inputs[0];
+  if (!model || !input || model.inputs.length !== 1) return [];
+  const node = model.nodes[input.node]!;
+  const shape = node.shape;
+  const axes =
+    input.kind === 'tokens' ? [1] : shape.length < 3 ? [] : node.layout === 'channels-first' ? shape.slice(2).map((_, i) => i + 2) : shape.slice(1, -1).map((_, i) => i + 1);
+  const shapes: number[][] = [];
+  for (let factor = 2; factor <= 64; factor *= 2) {
+    if (axes.some((axis) => shape[axis]! / factor < 4 || shape[axis]! % factor !== 0)) break;
+    shapes.push(shape.map((d, axis) => (axes.includes(axis) ? d / factor : d)));
+  }
+  return shapes;
+}
+
+/**
+ * When a plan is refused for size: the first smaller input (smallerInputShapes) whose
+ * extraction plans, as the "Scale Down" offer. `extractAt` reads the model again at an
+ * input shape (the language server, or the CLI's own front end).
+ */
+export async function scaleDownByInput(
+  extraction: ModelExtraction,
+  extractAt: (inputShape: number[]) => Promise<ModelExtraction | undefined>,
+  plan: (extraction: ModelExtraction) => ModelPlanOutcome,
+): Promise<{ description: string; planned: Extract<ModelPlanOutcome, { ok: true }>; inputShape: number[] } | undefined> {
+  const original = extraction.variants.find((v) => v.role === 'model')?.graph;
+  const from = original ? original.nodes[original.inputs[0]!.node]!.shape : undefined;
+  for (const inputShape of smallerInputShapes(extraction)) {
+    const smaller = await extractAt(inputShape);
+    if (!smaller || smaller.unsupported.length > extraction.unsupported.length || smaller.needsInputShape?.length) continue;
+    const planned = plan(smaller);
+    if (planned.ok) return { description: `input (${inputShape.join(', ')}) instead of (${from?.join(', ') ?? '?'})`, planned, inputShape };
+  }
+  return undefined;
 }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { exampleInputShape, modelAtLine, planModelProbe, type ModelPlanOutcome, type ModelProbeVariant } from '../../core/modelGraph/frontEnds';
+import { exampleInputShape, modelAtLine, planModelProbe, scaleDownByInput, type ModelPlanOutcome, type ModelProbeVariant } from '../../core/modelGraph/frontEnds';
 import type { ModelCandidate } from '../../core/modelGraph/extract';
 import { modelVerdictLine } from '../../core/modelGraph/modelVerdict';
 import type { ModelExtraction } from '../../core/modelGraph/graph';
@@ -27,7 +27,7 @@ export interface ProbeModelOptions {
 
 /** What the command resolves to: the run it started, or why it did not start one. */
 export type ProbeModelOutcome =
-  | { started: true; model: string; variants: string[]; plan: ProbePlan; extractMs: number; finished: Promise<void> }
+  | { started: true; model: string; variants: string[]; plan: ProbePlan; inputShape: number[] | undefined; extractMs: number; finished: Promise<void> }
   | { started: false; reason: string };
 
 export interface StoredVerdict {
@@ -168,16 +168,28 @@ export function registerProbeModel(
       if (!accept) return { started: false, reason: 'the buildable prefix was not accepted' };
     }
 
-    let planned: ModelPlanOutcome = planModelProbe(extraction, { steps: options.steps ?? readSteps() });
-    if (!planned.ok && planned.scaleDown) {
-      const accept =
-        options.acceptScaleDown ??
-        (await vscode.window.showWarningMessage(`Residual Lens: ${name} is too large to probe here: ${planned.problems.join('; ')}.`, { modal: false }, `Scale Down (${planned.scaleDown.description})`)) !==
-          undefined;
-      if (!accept) return { started: false, reason: `too large: ${planned.problems.join('; ')}` };
-      planned = planModelProbe(extraction, { steps: options.steps ?? readSteps(), scale: planned.scaleDown.factor });
+    const planOf = (from: ModelExtraction): ModelPlanOutcome => planModelProbe(from, { steps: options.steps ?? readSteps() });
+    let planned = planOf(extraction);
+    let probedShape = extraction.inputShape;
+    if (!planned.ok) {
+      // Too large: the numbers, and a smaller input that fits when there is one.
+      const why = `${name} is too large to probe here: ${planned.problems.join('; ')}`;
+      const smaller = await scaleDownByInput(
+        extraction,
+        async (shape) => {
+          const again = await analysis.request<ExtractModelResult>(extractModelMethod, { uri: uri.toString(), modelName: name, inputShape: shape });
+          return 'error' in again ? undefined : again.extraction;
+        },
+        planOf,
+      );
+      if (!smaller) return refuse(`${why}. No smaller input makes it fit${planned.suggestion ? `; ${planned.suggestion}` : ''}.`);
+      const button = 'Scale Down';
+      const accept = options.acceptScaleDown ?? (await vscode.window.showWarningMessage(`Residual Lens: ${why}. Scale down: probe it on ${smaller.description}?`, button)) === button;
+      if (!accept) return { started: false, reason: why };
+      planned = smaller.planned;
+      probedShape = smaller.inputShape;
+      log.info(`probe model: ${name}: scaled down to ${smaller.description}`);
     }
-    if (!planned.ok) return refuse(`cannot probe ${name}: ${planned.problems.join('; ')}.`);
     for (const note of planned.notes) log.info(`probe model: ${name}: ${note}`);
 
     const version = document?.version ?? null;
@@ -191,7 +203,7 @@ export function registerProbeModel(
         void context.workspaceState.update(verdictsKey, { ...storedVerdicts(), [key]: { text, at: new Date().toISOString() } }).then(() => lensesChanged.fire());
       },
     });
-    return { started: true, model: name, variants: planned.variants.map((v) => v.id), plan: planned.plan, extractMs, finished };
+    return { started: true, model: name, variants: planned.variants.map((v) => v.id), plan: planned.plan, inputShape: probedShape, extractMs, finished };
   }
 
   context.subscriptions.push(

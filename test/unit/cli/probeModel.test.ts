@@ -56,7 +56,7 @@ test('probe --model: a missing class and a malformed target are usage errors (ex
   assert.match(mixed.stderr, /--depths applies to the built-in CIFAR networks, not to --model/);
 });
 
-test('probe --model: a model without an input shape and one with a layer it cannot build are explained (exit 1)', () => {
+test('probe --model: a model without an input shape, one with a layer it cannot build and one too large are explained (exit 1)', () => {
   const folder = mkdtempSync(join(tmpdir(), 'rl-cli-model-'));
   try {
     const noInput = join(folder, 'no_input.py');
@@ -109,6 +109,36 @@ test('probe --model: a model without an input shape and one with a layer it cann
     assert.equal(refused.status, 1, refused.stderr);
     assert.match(refused.stderr, /unsupported\.py:\d+: cannot build .*(LSTM|rnn)/);
     assert.match(refused.stderr, /cannot probe Recurrent|--prefix/);
+
+    // Too large for a probe at its own input: refused with the numbers, and the smaller input that fits.
+    const large = join(folder, 'large.py');
+    writeFileSync(
+      large,
+      [
+        'import torch',
+        'import torch.nn as nn',
+        '',
+        'class WideNet(nn.Module):',
+        '    def __init__(self):',
+        '        super().__init__()',
+        '        self.stem = nn.Conv2d(3, 64, 3, padding=1)',
+        '        self.conv = nn.Conv2d(64, 64, 3, padding=1)',
+        '        self.head = nn.Linear(64, 10)',
+        '',
+        '    def forward(self, x):',
+        '        x = self.stem(x)',
+        '        x = x + self.conv(x)',
+        '        return self.head(x.mean((2, 3)))',
+        '',
+        'if __name__ == "__main__":',
+        '    WideNet()(torch.randn(2, 3, 512, 512))',
+        '',
+      ].join('\n'),
+    );
+    const tooLarge = run(['probe', '--model', `${large}:WideNet`]);
+    assert.equal(tooLarge.status, 1, tooLarge.stderr);
+    assert.match(tooLarge.stderr, /WideNet is too large to probe: .*over the limit of/);
+    assert.match(tooLarge.stderr, /Add --scale-down to probe it on input \(\d+, 3, (256|128|64|32), \1\) instead of \(\d+, 3, 512, 512\)/);
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }

@@ -6,6 +6,8 @@ import { writeSuiteSummary } from './summary';
 // Entry point that VS Code loads in the extension host (extensionTestsPath).
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 60000 });
+  // While developing one feature: RESIDUAL_LENS_VSCODE_GREP=pattern runs only the matching tests.
+  if (process.env.RESIDUAL_LENS_VSCODE_GREP) mocha.grep(process.env.RESIDUAL_LENS_VSCODE_GREP);
   for (const file of readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort()) mocha.addFile(join(__dirname, file));
   return new Promise((resolvePromise, reject) => {
     const runner = mocha.run((failures) => {
