@@ -123,31 +123,60 @@ export function registerProbeModel(
     const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
     const cursorLine = editor && editor.document.uri.toString() === uri.toString() ? editor.selection.active.line : undefined;
 
-    // Which model: the one named (CodeLens), else the one around the cursor, else a choice.
+    // Which model: the one named (CodeLens), else the one around the cursor (one request
+    // reads it and its graphs), else a choice among the file's models.
     let name = modelName;
+    let first: { result: ExtractModelResult; ms: number } | undefined;
     if (name === undefined) {
-      const listed = await analysis.request<ListModelsResult>(listModelsMethod, { uri: uri.toString() });
-      if (listed.models.length === 0) return refuse(`${fileName(uri)} defines no model Residual Lens can probe (a PyTorch nn.Module class, a Keras or TF.js model).`);
-      const around = cursorLine !== undefined ? modelAtLine(listed.models, cursorLine) : undefined;
-      const chosen = around ?? (await pickModel(listed.models.filter((m) => m.topLevel).length ? listed.models.filter((m) => m.topLevel) : listed.models, 'The cursor is not in a model: which one to probe?'));
-      if (!chosen) return { started: false, reason: 'no model chosen' };
-      name = chosen.name;
+      let models: ModelCandidate[];
+      if (cursorLine !== undefined) {
+        first = await extract({ uri: uri.toString(), position: { line: cursorLine, character: 0 }, ...(options.inputShape ? { inputShape: options.inputShape } : {}) });
+        const answer = first.result;
+        if (!('error' in answer)) {
+          name = answer.extraction.modelName;
+          models = [];
+        } else if (answer.models.length === 0 || modelAtLine(answer.models, cursorLine)) {
+          // No model in the file, or the one around the cursor cannot be read: say why.
+          return refuse(answer.models.length ? `cannot probe this model: ${answer.error}` : `${fileName(uri)}: ${answer.error}`);
+        } else {
+          models = answer.models;
+        }
+      } else {
+        models = (await analysis.request<ListModelsResult>(listModelsMethod, { uri: uri.toString() })).models;
+      }
+      if (name === undefined) {
+        if (models.length === 0) return refuse(`${fileName(uri)} defines no model Residual Lens can probe (a PyTorch nn.Module class, a Keras or TF.js model).`);
+        const topLevel = models.filter((m) => m.topLevel);
+        const chosen = await pickModel(topLevel.length ? topLevel : models, 'The cursor is not in a model: which one to probe?');
+        if (!chosen) return { started: false, reason: 'no model chosen' };
+        name = chosen.name;
+        first = undefined;
+      }
     }
 
     const key = modelKey(uri, name);
-    let inputShape: number[] | undefined = options.inputShape ?? storedShapes()[key];
-    let { result, ms: extractMs } = await extract({ uri: uri.toString(), modelName: name, ...(inputShape ? { inputShape } : {}) });
+    let { result, ms: extractMs } = first ?? (await extract({ uri: uri.toString(), modelName: name, ...(options.inputShape ? { inputShape: options.inputShape } : {}) }));
+    // The file does not say its input: the shape given for this class before, else ask (and remember).
+    let inputShape = options.inputShape;
     if (!('error' in result) && result.extraction.needsInputShape?.length) {
-      const asked = await askInputShape(name, result.extraction.needsInputShape, inputShape);
-      if (!asked) return { started: false, reason: 'no input shape given' };
-      inputShape = asked;
-      await context.workspaceState.update(inputShapesKey, { ...storedShapes(), [key]: asked });
-      ({ result, ms: extractMs } = await extract({ uri: uri.toString(), modelName: name, inputShape: asked }));
+      const unknown = result.extraction.needsInputShape;
+      const stored = options.inputShape ? undefined : storedShapes()[key];
+      if (stored) {
+        log.info(`probe model: ${name}: using the input shape given before, (${stored.join(', ')})`);
+        ({ result, ms: extractMs } = await extract({ uri: uri.toString(), modelName: name, inputShape: stored }));
+        inputShape = stored;
+      }
+      if (!stored || ('error' in result ? false : result.extraction.needsInputShape?.length)) {
+        const asked = await askInputShape(name, unknown, stored);
+        if (!asked) return { started: false, reason: 'no input shape given' };
+        ({ result, ms: extractMs } = await extract({ uri: uri.toString(), modelName: name, inputShape: asked }));
+        inputShape = asked;
+      }
     }
     if ('error' in result) return refuse(`cannot probe ${name}: ${result.error}`);
     const extraction = result.extraction;
-    if (extraction.needsInputShape?.length) return refuse(`cannot probe ${name}: the input shape ${inputShape?.join(', ') ?? ''} still leaves ${extraction.needsInputShape.join(', ')} unknown.`);
-    if (options.inputShape) await context.workspaceState.update(inputShapesKey, { ...storedShapes(), [key]: options.inputShape });
+    if (extraction.needsInputShape?.length) return refuse(`cannot probe ${name}: the input shape (${inputShape?.join(', ') ?? ''}) still leaves ${extraction.needsInputShape.join(', ')} unknown.`);
+    if (inputShape) await context.workspaceState.update(inputShapesKey, { ...storedShapes(), [key]: inputShape });
 
     if (extraction.unsupported.length) {
       const listed = extraction.unsupported

@@ -6,6 +6,11 @@ import { ui, uiBridgeUrl } from './ui';
 
 const panelHook = 'globalThis.residualLensPanel';
 
+/** The extension's API, activating it if no model file has done so yet. */
+function residualLens(): Thenable<ResidualLensApi> {
+  return vscode.extensions.getExtension<ResidualLensApi>('residual-lens.residual-lens')!.activate();
+}
+
 async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -57,7 +62,7 @@ suite('Probe This Model: the example CIFAR ResNet-20 from the command palette', 
     const lines = document.getText().split('\n');
     const cursorLine = lines.findIndex((l) => l.trim() === 'out = self.layer2(out)');
     editor.selection = new vscode.Selection(cursorLine, 8, cursorLine, 8);
-    const api = vscode.extensions.getExtension<ResidualLensApi>('residual-lens.residual-lens')!.exports;
+    const api = await residualLens();
 
     await ui.press('F1');
     await ui.type('Residual Lens: Probe This Model');
@@ -128,10 +133,106 @@ suite('Probe This Model: the example CIFAR ResNet-20 from the command palette', 
     const document = await vscode.workspace.openTextDocument(uri);
     const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
     await editor.edit((edit) => edit.insert(new vscode.Position(document.lineCount, 0), '# an edit after the probe\n'));
-    const api = vscode.extensions.getExtension<ResidualLensApi>('residual-lens.residual-lens')!.exports;
+    const api = await residualLens();
     await waitFor(() => api.probePanel.runSource?.stale, 5000, 'the run marked stale');
     await ui.frameWaitForText('older version of the code', 10000);
     await ui.screenshot('probe-model-stale');
     await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
+
+  async function stopTheProbe(api: ResidualLensApi): Promise<void> {
+    await vscode.commands.executeCommand('residualLens.stopProbe');
+    await waitFor(() => !api.probePanel.isRunning, 60000, 'the probe to stop');
+  }
+
+  test('a model whose file does not say its input: an input box asks for the shape (validated) and it is remembered for the class', async function () {
+    if (!uiBridgeUrl) this.skip();
+    this.timeout(120000);
+    const api = await residualLens();
+    const document = await vscode.workspace.openTextDocument({
+      language: 'python',
+      content: [
+        'import torch.nn as nn',
+        '',
+        'class TinyResidual(nn.Module):',
+        '    def __init__(self, width=8):',
+        '        super().__init__()',
+        '        self.stem = nn.Conv2d(3, width, 3, padding=1)',
+        '        self.conv = nn.Conv2d(width, width, 3, padding=1)',
+        '        self.head = nn.Linear(width, 10)',
+        '',
+        '    def forward(self, x):',
+        '        x = self.stem(x)',
+        '        x = x + self.conv(x)',
+        '        return self.head(x.mean((2, 3)))',
+        '',
+      ].join('\n'),
+    });
+    const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+    editor.selection = new vscode.Selection(11, 8, 11, 8);
+    const outcome = vscode.commands.executeCommand<{ started: boolean; reason?: string; inputShape?: number[] }>('residualLens.probeModel');
+    await ui.waitForText('.quick-input-widget', 'input shape of TinyResidual', 20000);
+    await ui.type('1, 3, 0');
+    await ui.waitForText('.quick-input-widget', 'Positive whole numbers', 5000);
+    await ui.screenshot('probe-model-input-shape-invalid');
+    await ui.press('Control+A');
+    await ui.type('1, 3, 16, 16');
+    await ui.press('Enter');
+    const started = await outcome;
+    assert.equal(started?.started, true, started?.reason);
+    assert.deepEqual(started?.inputShape, [1, 3, 16, 16]);
+    await stopTheProbe(api);
+
+    // The second time, the shape given before is used without asking.
+    const again = await vscode.commands.executeCommand<{ started: boolean; reason?: string; inputShape?: number[] }>('residualLens.probeModel', document.uri, 'TinyResidual');
+    assert.equal(again?.started, true, again?.reason);
+    assert.deepEqual(again?.inputShape, [1, 3, 16, 16]);
+    await stopTheProbe(api);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
+  test('a layer that cannot be built is named, with the offer to probe the buildable prefix', async function () {
+    if (!uiBridgeUrl) this.skip();
+    this.timeout(120000);
+    const api = await residualLens();
+    const document = await vscode.workspace.openTextDocument({
+      language: 'python',
+      content: [
+        'import torch',
+        'import torch.nn as nn',
+        '',
+        'class Tagger(nn.Module):',
+        '    def __init__(self):',
+        '        super().__init__()',
+        '        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)',
+        '        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)',
+        '        self.pool = nn.AdaptiveAvgPool2d(1)',
+        '        self.head = nn.Bilinear(8, 8, 10)',
+        '',
+        '    def forward(self, x):',
+        '        x = self.conv1(x)',
+        '        x = x + self.conv2(x)',
+        '        x = torch.flatten(self.pool(x), 1)',
+        '        return self.head(x, x)',
+        '',
+        'if __name__ == "__main__":',
+        '    Tagger()(torch.randn(2, 3, 16, 16))',
+        '',
+      ].join('\n'),
+    });
+    await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
+    const outcome = vscode.commands.executeCommand<{ started: boolean; reason?: string; variants?: string[] }>('residualLens.probeModel', document.uri, 'Tagger');
+    // The notification centre lists it whether or not a toast is showing.
+    await new Promise((ok) => setTimeout(ok, 1000));
+    await vscode.commands.executeCommand('notifications.showList');
+    const toast = await ui.waitForText('.notifications-center', 'cannot build all of Tagger', 20000);
+    assert.match(toast, /head \(Bilinear\) \(line 10\)/);
+    await ui.screenshot('probe-model-unsupported');
+    await ui.click('.notifications-center .monaco-button:has-text("Probe Buildable Prefix")');
+    const started = await outcome;
+    assert.equal(started?.started, true, started?.reason);
+    assert.deepEqual(started?.variants, ['model', 'model-plain']);
+    await stopTheProbe(api);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 });
