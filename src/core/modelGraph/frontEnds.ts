@@ -9,10 +9,12 @@ import { GraphPlanError, graphCost, planGraphProbe, type GraphProbeOptions } fro
 import type { ProbePlan } from '../probe/protocol';
 import { type ModelExtraction, type ModelGraph, type ModelGraphVariant } from './graph';
 import { plainTwin } from './plainTwin';
+import { kerasModelGraphs } from './keras';
 import { pytorchModelGraph } from './pytorch';
+import { tfjsModelGraphs } from './tfjs';
 
 /** Every front end, in the order they are asked. */
-export const modelGraphFrontEnds: readonly ModelGraphFrontEnd[] = [pytorchModelGraph];
+export const modelGraphFrontEnds: readonly ModelGraphFrontEnd[] = [pytorchModelGraph, kerasModelGraphs, tfjsModelGraphs];
 
 /** The front ends for the frameworks the file uses (a cheap text test; the front ends decide for real). */
 export function frontEndsFor(document: SourceDocument): ModelGraphFrontEnd[] {
