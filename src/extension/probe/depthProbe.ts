@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { ProbePlanError, defaultProbeOptions, planProbe, type ProbeOptions } from '../../core/probe/plan';
 import { composeVerdict } from '../../core/probe/probeSummary';
 import { ProbeRunState, type ProbeRunRecord } from '../../core/probe/probeRun';
-import type { BackendPreference, ProbePlan, ShortcutOption } from '../../core/probe/protocol';
+import type { BackendPreference, ProbeMessage, ProbePlan, ShortcutOption } from '../../core/probe/protocol';
 import { startProbe, type ProbeRun } from '../../probe-worker/supervisor';
 import { resolveEngineAsync, type ProbeEngineName } from '../../torch/torchEngine';
 import type { GradientFlowService } from '../panel/gradientFlowService';
@@ -117,6 +117,8 @@ export interface ProbeRunOptions {
   title?: string;
   /** The source the plan was built from: an edit to it marks the results as from an older version. */
   source?: { uri: vscode.Uri; version: number | null };
+  /** Each message of the run as it arrives (after the panel has it). */
+  onMessage?: (message: ProbeMessage) => void;
   /** Called once the run has ended (not when it could not start). */
   onFinished?: (record: ProbeRunRecord, cancelled: boolean) => void;
 }
@@ -225,6 +227,7 @@ export class DepthProbeController implements vscode.Disposable {
         ...(engine.engine === 'torch' && engine.check ? { torch: { python: engine.check.python.path } } : {}),
         onMessage: (message) => {
           this.panel.postProbeMessage(message);
+          options.onMessage?.(message);
           let increment = 0;
           if (message.type === 'step') {
             latestStep.set(message.variant, message.step);

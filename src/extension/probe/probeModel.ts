@@ -111,6 +111,7 @@ export function registerProbeModel(
   }
 
   async function probe(target?: vscode.Uri | string, modelName?: string, options: ProbeModelOptions = {}): Promise<ProbeModelOutcome> {
+    const commandStarted = performance.now();
     if (controller.running) {
       const choice = await vscode.window.showWarningMessage('Residual Lens: a probe is already running.', 'Show', 'Stop It');
       if (choice === 'Show') panel.show();
@@ -122,6 +123,8 @@ export function registerProbeModel(
     if (!uri) return refuse('open a model file and put the cursor in the model class to probe it.');
     const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
     const cursorLine = editor && editor.document.uri.toString() === uri.toString() ? editor.selection.active.line : undefined;
+    // The panel's page takes seconds to load in a webview: open it while the model is read.
+    panel.show();
 
     // Which model: the one named (CodeLens), else the one around the cursor (one request
     // reads it and its graphs), else a choice among the file's models.
@@ -221,12 +224,18 @@ export function registerProbeModel(
     }
     for (const note of planned.notes) log.info(`probe model: ${name}: ${note}`);
 
+    let firstProfileLogged = false;
     const version = document?.version ?? null;
     const documentVersion = result.documentVersion ?? version;
     log.info(`probe model: ${name}: read in ${extractMs.toFixed(0)} ms; training ${planned.variants.map((v) => v.label).join(', ')}`);
     const finished = controller.run(planned.plan, {
       title: name,
       source: { uri, version: documentVersion },
+      onMessage: (message) => {
+        if (firstProfileLogged || message.type !== 'gradients' || message.variant !== 'model') return;
+        firstProfileLogged = true;
+        log.info(`probe model: ${name}: the model's gradient-flow profile at init arrived ${(performance.now() - commandStarted).toFixed(0)} ms after the command (reading the model: ${extractMs.toFixed(0)} ms)`);
+      },
       onFinished: (record, cancelled) => {
         const text = modelVerdictLine(record, cancelled);
         void context.workspaceState.update(verdictsKey, { ...storedVerdicts(), [key]: { text, at: new Date().toISOString() } }).then(() => lensesChanged.fire());
