@@ -168,7 +168,7 @@ export class GradientFlowPage {
 
     const notice = element('p', 'notice');
     notice.setAttribute('role', 'alert');
-    const stale = element('p', 'notice stale');
+    const stale = element('p', 'stale-note');
     stale.setAttribute('role', 'status');
     stale.hidden = true;
 

@@ -78,6 +78,7 @@ describe('Probe This Model in the panel (Chromium)', () => {
     const layer = modelLayers().find((l) => l.name === 'layer2.0.conv1');
     assert.ok(layer, 'layer2.0.conv1 is a layer of the model');
     assert.equal(exampleLines[layer.sourceLine!]!.trim().startsWith('self.conv1 = nn.Conv2d(in_planes, planes'), true, `line ${layer.sourceLine! + 1}: ${exampleLines[layer.sourceLine!]}`);
+    await panel.page.locator('.chart-gradient canvas').scrollIntoViewIfNeeded();
     const point = await panel.page.evaluate(
       (name) => (globalThis as unknown as { residualLensPanel: { layerPointOnPage(v: string, n: string): { x: number; y: number } | null } }).residualLensPanel.layerPointOnPage('model', name),
       layer.name,
@@ -103,8 +104,8 @@ describe('Probe This Model in the panel (Chromium)', () => {
 
     await panel.post({ type: 'source', model: 'CifarResNet', stale: 'These results are from an older version of the code: resnet_cifar.py was edited.' });
     await settled(panel);
-    assert.equal(await panel.page.locator('.stale').isVisible(), true);
-    assert.match(await panel.page.locator('.stale').innerText(), /older version of the code/);
+    assert.equal(await panel.page.locator('.stale-note').isVisible(), true);
+    assert.match(await panel.page.locator('.stale-note').innerText(), /older version of the code/);
     await panel.page.screenshot({ path: join(screenshots, 'probe-model-stale.png') });
     assert.deepEqual(await cspProblems(panel), []);
     await panel.page.close();
