@@ -252,7 +252,9 @@ function runOnce(context: RunContext, override: DepthOverride | undefined, reque
     context.log(line);
   };
   const recorder = new PyTorchGraphRecorder({ name: modelName, uri: document.uri }, override);
-  const limits: RunLimits = { steps: 2_000_000, deadline: context.deadline, callDepth: 24, loopIterations: 1024, decisions: 10 };
+  // The file's own code (a training loop in `__main__`) may run long: it gets part of the budget, the forward the rest.
+  const captureDeadline = performance.now() + Math.max(0, context.deadline - performance.now()) * 0.6;
+  const limits: RunLimits = { steps: 2_000_000, deadline: captureDeadline, callDepth: 24, loopIterations: 1024, decisions: 10 };
   const files = new Map<string, FileInfo>();
   const holder: { interp?: Interpreter } = {};
   const interp = new Interpreter(limits, [], (from, moduleName, level) => resolveImport(context, files, holder.interp!, from, moduleName, level), log);
@@ -284,9 +286,12 @@ function runOnce(context: RunContext, override: DepthOverride | undefined, reque
       guarded(() => interp.instantiate(value.cls, noArgs()));
     }
   } catch (err) {
-    if (err instanceof BudgetExhausted) return { error: `${modelName}: the analysis ran out of its time budget before it found how the file builds the model (${err.message})` };
-    throw err;
+    if (!(err instanceof BudgetExhausted)) throw err;
+    if (!recorder.root) return { error: `${modelName}: the analysis ran out of its time budget before it found how the file builds the model (${err.message})` };
+    log(`${document.uri}: ${modelName}: the file's own code was cut short (${err.message}); the model it built is used`);
   }
+  limits.deadline = context.deadline;
+  interp.steps = 0;
   const root = recorder.root;
   if (!root) return { error: `${modelName} is never built with concrete arguments: the constructor needs ${requiredParams(main, modelName)}. Add a factory function (\`def make_model(): return ${modelName}(...)\`) or a \`__main__\` block that builds it` };
   if (root.incomplete) return { error: `${modelName}'s constructor could not be followed to its end${firstReason(logLines)}` };

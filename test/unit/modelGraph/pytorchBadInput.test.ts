@@ -297,3 +297,18 @@ model = Net()
   assert.equal(random.prefixOnly, true);
   assert.deepEqual(random.variants[0]!.graph.nodes.map((n) => n.name), ['input', 'fc']);
 });
+
+test('a training loop in __main__ that would run for ever: the model it built is still extracted, in budget', async () => {
+  const text = header + block + `
+if __name__ == "__main__":
+    model = Block(8)
+    for epoch in range(1000):
+        for step in range(1000):
+            loss = model(torch.randn(4, 8, 16, 16)).mean()
+`;
+  const { result, ms } = await extract(text, 'Block', { budgetMs: 1500 });
+  assert.ok(ms < 3000, `${ms} ms`);
+  assert.ok(!('error' in result), 'error' in result ? result.error : '');
+  assert.deepEqual(result.inputShape, [4, 8, 16, 16]);
+  assert.equal(result.variants[0]!.graph.nodes.filter((n) => n.op.op === 'conv').length, 2);
+});
