@@ -85,6 +85,8 @@ describe('Probe This Model in the panel (Chromium)', () => {
     );
     assert.ok(point, 'the layer is drawn');
     await panel.page.mouse.click(point.x, point.y);
+    // Chart.js hands canvas events to onClick on the next animation frame.
+    await panel.page.waitForFunction(() => (globalThis as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'revealSource'), undefined, { timeout: 5000 });
     const reveals = (await panel.posted()).filter((m) => m.type === 'revealSource');
     assert.deepEqual(reveals, [{ type: 'revealSource', uri: layer.sourceUri, line: layer.sourceLine }]);
     assert.equal(reveals[0]!.uri, examplePath, 'the file the CLI read');
