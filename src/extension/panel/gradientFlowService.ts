@@ -24,6 +24,8 @@ interface RunSource {
 }
 
 const lastRunFile = 'last-probe-run.json';
+/** Workspace state: the model the stored run was built from, so a reload keeps the panel's title and links. */
+const lastRunSourceKey = 'residualLens.probePanel.lastRunSource';
 const renderIntervalMs = 100;
 const pngTimeoutMs = 15_000;
 
@@ -86,6 +88,7 @@ export class GradientFlowService implements vscode.Disposable {
     this.run = new ProbeRunState(createProbeRun(plan));
     this.loadedFromDisk = true;
     this.source = model && source ? { model, uri: source.uri, version: source.version, stale: null } : null;
+    void this.context.workspaceState.update(lastRunSourceKey, this.source ? { model: this.source.model, uri: this.source.uri.toString() } : undefined);
     // An edit between reading the model and starting the run already dates it.
     const open = this.source && vscode.workspace.textDocuments.find((d) => d.uri.toString() === this.source!.uri.toString());
     if (open) this.checkSourceVersion(open);
@@ -240,7 +243,14 @@ export class GradientFlowService implements vscode.Disposable {
       this.panel?.post({ type: 'notice', text: `The last probe result could not be opened: ${parsed.error}.` });
       return;
     }
-    this.run ??= new ProbeRunState(parsed.value);
+    if (this.run) return;
+    this.run = new ProbeRunState(parsed.value);
+    // After a reload editor versions start again: what the editor shows now is the reference.
+    const stored = this.context.workspaceState.get<{ model?: unknown; uri?: unknown }>(lastRunSourceKey);
+    if (parsed.value.plan?.task && typeof stored?.model === 'string' && typeof stored.uri === 'string') {
+      this.source = { model: stored.model, uri: vscode.Uri.parse(stored.uri), version: null, stale: null };
+      this.panel?.setTitle(stored.model);
+    }
   }
 
   private async save(): Promise<void> {
@@ -272,6 +282,7 @@ export class GradientFlowService implements vscode.Disposable {
     this.run = new ProbeRunState(parsed.value);
     this.loadedFromDisk = true;
     this.source = null;
+    void this.context.workspaceState.update(lastRunSourceKey, undefined);
     this.show();
     this.panel?.setTitle(null);
     this.sendSnapshot();

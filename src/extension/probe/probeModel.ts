@@ -3,7 +3,7 @@ import { exampleInputShape, modelAtLine, planModelProbe, scaleDownByInput, type 
 import type { ModelCandidate } from '../../core/modelGraph/extract';
 import { modelVerdictLine } from '../../core/modelGraph/modelVerdict';
 import type { ModelExtraction } from '../../core/modelGraph/graph';
-import type { ProbePlan } from '../../core/probe/protocol';
+import type { BackendPreference, ProbePlan } from '../../core/probe/protocol';
 import { extractModelMethod, listModelsMethod, type ExtractModelParams, type ExtractModelResult, type ListModelsResult } from '../../server/modelProtocol';
 import type { AnalysisClient } from '../analysisClient';
 import type { GradientFlowService } from '../panel/gradientFlowService';
@@ -200,7 +200,8 @@ export function registerProbeModel(
       if (!accept) return { started: false, reason: 'the buildable prefix was not accepted' };
     }
 
-    const planOf = (from: ModelExtraction): ModelPlanOutcome => planModelProbe(from, { steps: options.steps ?? readSteps() });
+    const settings = readTrainingSettings();
+    const planOf = (from: ModelExtraction): ModelPlanOutcome => planModelProbe(from, { ...settings, ...(options.steps !== undefined ? { steps: options.steps } : {}) });
     let planned = planOf(extraction);
     let probedShape = extraction.inputShape;
     if (!planned.ok) {
@@ -267,8 +268,14 @@ export function registerProbeModel(
   );
 }
 
-function readSteps(): number {
-  return Math.max(1, Math.round(vscode.workspace.getConfiguration('residualLens.probe').get<number>('steps', 100)));
+/** The depth probe's training settings that apply to a model's probe too (steps, time budget, backend). */
+function readTrainingSettings(): { steps: number; timeBudgetMs: number; backend: BackendPreference } {
+  const config = vscode.workspace.getConfiguration('residualLens.probe');
+  return {
+    steps: Math.max(1, Math.round(config.get<number>('steps', 100))),
+    timeBudgetMs: Math.max(0, config.get<number>('timeBudgetSeconds', 0)) * 1000,
+    backend: (['auto', 'tensorflow', 'wasm', 'cpu'] as const).find((b) => b === config.get<string>('backend')) ?? 'auto',
+  };
 }
 
 function fileName(uri: vscode.Uri): string {
