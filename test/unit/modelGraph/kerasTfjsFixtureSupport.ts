@@ -81,6 +81,10 @@ export function checkExpectation(extraction: ModelExtraction | { error: string }
     assert.deepEqual(extraction.unsupported, [], `${where}: nothing unsupported`);
   }
   assert.equal(extraction.prefixOnly ?? false, f.get('prefix') === 'true', `${where}: prefixOnly`);
+  // `notes=he_normal;2+outputs`: each text in some note (`+` for a space).
+  for (const text of (f.get('notes') ?? '').split(';').filter(Boolean)) {
+    assert.ok(extraction.notes?.some((n) => n.includes(text.replace(/\+/g, ' '))), `${where}: no note says ${text}: ${JSON.stringify(extraction.notes)}`);
+  }
   if (f.has('needs_input')) {
     assert.deepEqual(extraction.needsInputShape, f.get('needs_input')!.split(','), `${where}: needsInputShape`);
     assert.equal(extraction.variants.length, 0);

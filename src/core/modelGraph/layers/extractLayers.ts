@@ -52,6 +52,7 @@ export function extractLayersModel(
     ...(finished.prefixOnly ? { prefixOnly: true } : {}),
     ...(finished.needsInputShape ? { needsInputShape: finished.needsInputShape } : {}),
     ...(finished.inputShape ? { inputShape: finished.inputShape } : {}),
+    ...(finished.notes ? { notes: finished.notes } : {}),
   };
   if (!finished.graph) return extraction;
 
@@ -160,7 +161,7 @@ function runModel(
     return { finished: { unsupported }, bindings: [] };
   }
   if ('error' in model) return model;
-  const finished = finishGraph(recorder, model, candidate.name, candidate.source.uri, log);
+  const finished = finishGraph(recorder, model, candidate.name, candidate.source.uri);
   return { finished, bindings: builderDef ? recorder.bindingsOfFirstCall(builderDef) : [], ...(builderDef ? { builderDef } : {}) };
 }
 

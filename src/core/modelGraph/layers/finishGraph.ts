@@ -12,6 +12,7 @@ import type { DraftNode, LayersGraphRecorder } from './recorder';
 
 export interface FinishedGraph {
   graph?: ModelGraph;
+  notes?: string[];
   unsupported: UnsupportedOperation[];
   prefixOnly?: boolean;
   needsInputShape?: string[];
@@ -45,13 +46,14 @@ function tensorsIn(value: Value | undefined): Value[] {
   return [value];
 }
 
-export function finishGraph(recorder: LayersGraphRecorder, model: { inputs: Value | undefined; outputs: Value | undefined }, modelName: string, uri: string, log: (line: string) => void): FinishedGraph {
+export function finishGraph(recorder: LayersGraphRecorder, model: { inputs: Value | undefined; outputs: Value | undefined }, modelName: string, uri: string): FinishedGraph {
   const drafts = recorder.nodes;
   const outputs = tensorsIn(model.outputs);
   if (outputs.length === 0 || outputs.some((o) => o.t === 'guarded')) {
     return { unsupported: [], error: `the output of ${modelName} depends on a condition the analyser could not decide, or is missing` };
   }
-  if (outputs.length > 1) log(`${modelName}: ${outputs.length} outputs; the probe trains the first`);
+  const notes: string[] = [];
+  if (outputs.length > 1) notes.push(`${modelName} has ${outputs.length} outputs; the probe trains the first`);
   const output = recorder.nodeFor(outputs[0]!);
   if (output === undefined) {
     return { unsupported: [{ what: `the output of ${modelName}`, reason: 'it comes from code the analyser could not follow' }] };
@@ -130,7 +132,15 @@ export function finishGraph(recorder: LayersGraphRecorder, model: { inputs: Valu
     nodes,
   };
   const inputShape = inputIds[0] !== undefined ? nodes[inputIds[0]]!.shape : undefined;
-  return { graph, unsupported, ...(prefixOnly ? { prefixOnly } : {}), ...(inputShape ? { inputShape } : {}) };
+  notes.push(...layerNotes(order.map((id) => drafts[id]!)));
+  return { graph, unsupported, ...(prefixOnly ? { prefixOnly } : {}), ...(inputShape ? { inputShape } : {}), ...(notes.length ? { notes } : {}) };
+}
+
+/** One line per kind of difference, naming the first layers it concerns. */
+function layerNotes(nodes: DraftNode[]): string[] {
+  const byNote = new Map<string, string[]>();
+  for (const node of nodes) if (node.note) byNote.set(node.note, [...(byNote.get(node.note) ?? []), node.name]);
+  return [...byNote].map(([note, names]) => `${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}: ${note}`);
 }
 
 /** What the user is asked for: the sizes the file gives, the conventional name of the others (`N, H, W, 3`). */

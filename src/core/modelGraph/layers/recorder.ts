@@ -22,6 +22,8 @@ export interface DraftNode {
   consequence?: boolean;
   /** An unsupported application of a layer with weights (a prefix may not drop it). */
   weightedLayer?: boolean;
+  /** How the built layer differs from the written one (an initializer the probe does not use). */
+  note?: string;
   inputs: number[];
   /** The tensor whose shape the node has (read when the graph is finished: a helper's input learns its rank late). */
   tensor?: TensorValue;
@@ -223,7 +225,11 @@ export class LayersGraphRecorder implements GraphRecorder {
         ...(shares !== undefined ? { sharesWeightsWith: shares } : {}),
       });
     });
-    if (first === undefined) record.firstNode = firstOfThisCall;
+    if (first === undefined) {
+      record.firstNode = firstOfThisCall;
+      const note = initializerNote(record.args);
+      if (note) this.nodes[firstOfThisCall]!.note = note;
+    }
     this.nodeOf.set(out, previous);
   }
 
@@ -419,4 +425,24 @@ function sameDim(a: ShapeDim, b: ShapeDim): boolean {
 
 function readNumberArg(v: Value | undefined): number | undefined {
   return v?.t === 'int' && isConcrete(v.v) ? v.v : undefined;
+}
+
+/** Initializers as Keras and TF.js name their defaults. */
+const defaultInitializers: Record<string, readonly string[]> = {
+  kernel_initializer: ['glorot_uniform', 'glorotUniform', 'GlorotUniform'],
+  depthwise_initializer: ['glorot_uniform', 'glorotUniform', 'GlorotUniform'],
+  pointwise_initializer: ['glorot_uniform', 'glorotUniform', 'GlorotUniform'],
+  bias_initializer: ['zeros', 'Zeros'],
+  embeddings_initializer: ['uniform', 'randomUniform', 'RandomUniform'],
+};
+
+/** The probe initialises every layer the framework's default way: say so where the file asks for another. */
+function initializerNote(args: ReadonlyMap<string, Value>): string | undefined {
+  for (const [param, defaults] of Object.entries(defaultInitializers)) {
+    const v = args.get(param);
+    if (!v || v.t === 'none' || (v.t === 'str' && v.v !== undefined && defaults.includes(v.v))) continue;
+    const written = v.t === 'str' && v.v !== undefined ? `'${v.v}'` : 'as written';
+    return `${param}=${written} is not followed: the probe initialises with the framework's default (${defaults[0]})`;
+  }
+  return undefined;
 }
