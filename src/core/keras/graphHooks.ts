@@ -5,7 +5,7 @@
 import type { LayerParams } from '../shapes/layers';
 import type { Shape } from '../shapes/shape';
 import type { Expr, FunctionDef, Span } from './syntax';
-import type { BuiltinLayer, TensorValue, Value } from './values';
+import type { BuiltinLayer, ClassDef, TensorValue, Value } from './values';
 
 /** How two or more tensors were combined: a merge layer, an operator, or a library function (`tf.add`). */
 export type MergeOrigin =
@@ -33,6 +33,10 @@ export interface GraphRecorder {
   modelBuilt(model: Value, inputs: Value | undefined, outputs: Value | undefined, span: Span | undefined): void;
   /** A function parameter is bound: the recorder may replace the value (depth variants re-run with a block count changed). */
   argument(def: FunctionDef, param: string, value: Value, call: Extract<Expr, { k: 'call' }> | undefined): Value;
+  /** `Model(...)` of a class the file defines (the subclassing API). */
+  instanceCreated(cls: ClassDef, instance: Value): void;
+  /** An instance of such a class applied to inputs gave `output`. */
+  instanceCalled(instance: Value, positional: Value[], keywords: Map<string, Value>, output: Value): void;
   /** A function call starts (its arguments are bound next). */
   functionEntered(def: FunctionDef): void;
   /** A function call finished (the builder's return value is the model). */

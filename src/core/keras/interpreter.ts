@@ -137,6 +137,15 @@ export class GraphSession {
     return this.guard(() => this.interpreter.callForGraph(fn));
   }
 
+  /** Instantiates a model class with its defaults; the parameters without one when it cannot. */
+  instantiateWithDefaults(cls: Value): Value | { missing: string[] } | undefined {
+    if (cls.t !== 'class') return undefined;
+    const init = cls.cls.methods.get('__init__');
+    const missing = init ? init.params.slice(1).filter((p) => !p.default && !p.rest && !p.properties).map((p) => p.name) : [];
+    if (missing.length > 0) return { missing };
+    return this.guard(() => this.interpreter.instantiateForGraph(cls.cls));
+  }
+
   /** A Sequential (or any layer value) applied to a new model input of this shape. */
   applyToNewInput(layer: Value, shape: Value | undefined): { input: Value; output: Value } | undefined {
     return this.guard(() => this.interpreter.applyToNewInput(layer, shape));
@@ -1016,7 +1025,12 @@ class LayersInterpreter {
       const context = { text: description, line: call?.span.range.start.line ?? cls.span.range.start.line };
       this.callFunction({ t: 'function', def: init, closure: cls.closure, self: instance }, positional, keywords, call, frame, context);
     }
+    this.recorder?.instanceCreated(cls, instance);
     return instance;
+  }
+
+  instantiateForGraph(cls: ClassDef): Value {
+    return this.instantiate(cls, [], new Map(), undefined, this.newFrame(this.globals, true, undefined, undefined, 0));
   }
 
   private callInstance(instance: Extract<Value, { t: 'instance' }>, positional: Value[], keywords: Map<string, Value>, call: Extract<Expr, { k: 'call' }> | undefined, frame: Frame): Value {
@@ -1030,7 +1044,9 @@ class LayersInterpreter {
       const shape = input.t === 'tensor' || input.t === 'param' ? this.shapeValue(this.coerceTensor(input)) : unknown;
       this.callFunction({ t: 'function', def: build, closure: instance.cls.closure, self: instance }, [shape], new Map(), call, frame, context);
     }
-    return this.callFunction({ t: 'function', def: callMethod, closure: instance.cls.closure, self: instance }, positional, keywords, call, frame, context);
+    const output = this.callFunction({ t: 'function', def: callMethod, closure: instance.cls.closure, self: instance }, positional, keywords, call, frame, context);
+    this.recorder?.instanceCalled(instance, positional, keywords, output);
+    return output;
   }
 
   private callMethod(self: Value, name: string, positional: Value[], keywords: Map<string, Value>, call: Extract<Expr, { k: 'call' }> | undefined, frame: Frame): Value {

@@ -7,7 +7,14 @@ import type { GraphFramework } from '../graph';
 import type { ModelCandidate } from '../extract';
 
 export interface LayersModelCandidate extends ModelCandidate {
-  kind: 'function' | 'variable';
+  kind: 'function' | 'variable' | 'class';
+}
+
+/** `class ResNet(keras.Model)` with a `call` method: the subclassing API. */
+function isModelClass(program: Program, s: Stmt): boolean {
+  if (s.k !== 'class') return false;
+  const subclassesModel = s.bases.some((b) => /(?:^|\.)Model$/.test(program.text.slice(b.span.start, b.span.end).replace(/\s+/g, '')));
+  return subclassesModel && s.body.some((m) => m.k === 'def' && m.def.name === 'call');
 }
 
 const modelConstructor = /(?:^|\.)(?:Model|Sequential|model|sequential)$/;
@@ -156,6 +163,28 @@ export function layersModelCandidates(program: Program, framework: Exclude<Graph
       kind: 'function',
     });
   }
+  const classes = program.body.filter((s) => isModelClass(program, s)) as Extract<Stmt, { k: 'class' }>[];
+  for (const cls of classes) {
+    // Used inside another model of the file (a sub-model): no lens of its own.
+    const usedInside = classes.some((other) => {
+      if (other === cls) return false;
+      const names = new Set<string>();
+      calledNames(other.body, names);
+      return names.has(cls.name);
+    }) || functions.some((f) => builders.has(f.def.name) && (() => {
+      const names = new Set<string>();
+      calledNames(f.def.body, names);
+      return names.has(cls.name);
+    })());
+    candidates.push({
+      framework,
+      name: cls.name,
+      source: { uri, line: cls.span.range.start.line, character: cls.span.range.start.character },
+      endLine: cls.span.range.end.line,
+      topLevel: atModuleLevel.has(cls.name) || !usedInside,
+      kind: 'class',
+    });
+  }
   // Module-level models: their code runs from the statement after the last definition before them.
   let codeStart: Stmt | undefined;
   const visitModule = (stmts: Stmt[]): void => {
@@ -238,4 +267,20 @@ function collectAppliedBuilders(stmts: Stmt[], into: Set<string>): void {
       default: break;
     }
   }
+}
+
+/** `net = ResNet(...)` then `net.build((None, 32, 32, 3))` at module level: the input shape it gives (without the batch). */
+export function builtInputShape(program: Program, className: string): Expr | undefined {
+  const variables = new Set<string>();
+  for (const s of moduleCode(program.body)) {
+    if (s.k === 'assign' && s.value.k === 'call' && s.value.func.k === 'name' && s.value.func.name === className) {
+      for (const t of s.targets) if (t.k === 'name') variables.add(t.name);
+    }
+    if (s.k !== 'expr' || s.e.k !== 'call' || s.e.func.k !== 'attr' || s.e.func.name !== 'build') continue;
+    const obj = s.e.func.obj;
+    if (obj.k !== 'name' || !variables.has(obj.name)) continue;
+    const arg = s.e.args.find((a) => !a.keyword || a.keyword === 'input_shape')?.value;
+    if (arg && (arg.k === 'tuple' || arg.k === 'list') && arg.items.length >= 2) return { ...arg, items: arg.items.slice(1) };
+  }
+  return undefined;
 }

@@ -4,10 +4,10 @@
 // depends on. Depth variants re-run the same code with a block count changed.
 import type { FunctionDef, Program } from '../../keras/syntax';
 import { GraphSession } from '../../keras/interpreter';
-import type { Value } from '../../keras/values';
+import { type Value, intValue } from '../../keras/values';
 import { type DepthParameter, type GraphFramework, type ModelExtraction, type ModelGraph, type ModelGraphVariant, isWeightedOp } from '../graph';
 import type { ModelExtractionRequest } from '../extract';
-import { type LayersModelCandidate, layersModelCandidates } from './candidates';
+import { type LayersModelCandidate, builtInputShape, layersModelCandidates } from './candidates';
 import { type FinishedGraph, finishGraph, sourceOf } from './finishGraph';
 import { type ArgumentBinding, LayersGraphRecorder } from './recorder';
 import { type DepthChoice, depthOverrides, depthScales, findDepthParameter } from './depth';
@@ -146,10 +146,23 @@ function runModel(
       }
       value = result;
     }
+  } else if (candidate.kind === 'class') {
+    const cls = session.lookup(candidate.name);
+    if (!cls || cls.t !== 'class') return { error: `${candidate.name} could not be followed by the analyser` };
+    builderDef = cls.cls.methods.get('__init__');
+    value = recorder.instanceOf(cls.cls);
+    if (!value) {
+      recorder.resetNames();
+      const result = session.instantiateWithDefaults(cls);
+      if (result && 'missing' in result) {
+        return { error: `${candidate.name} needs ${result.missing.join(', ')}, which the file never gives: instantiate it in the file or give defaults` };
+      }
+      value = result;
+    }
   } else value = session.lookup(candidate.name);
   if (session.incomplete) return { error: `${candidate.name}: the analysis ran out of time (budget) before the model was built` };
   if (!value) return { error: `${candidate.name}: the analyser could not follow the code that builds it` };
-  const model = recorder.modelOf(value) ?? sequentialModel(session, recorder, value);
+  const model = recorder.modelOf(value) ?? sequentialModel(session, recorder, value) ?? subclassedModel(session, program, candidate, value);
   if (!model) {
     // What stopped it is more use than "could not follow": the operations it could not build.
     const causes = recorder.unsupportedCauses(builderDef);
@@ -163,6 +176,20 @@ function runModel(
   if ('error' in model) return model;
   const finished = finishGraph(recorder, model, candidate.name, candidate.source.uri);
   return { finished, bindings: builderDef ? recorder.bindingsOfFirstCall(builderDef) : [], ...(builderDef ? { builderDef } : {}) };
+}
+
+/**
+ * A subclassed model the file never applies: applied here to a new input, of the shape the
+ * file gives `model.build(...)`, else the request's, else symbolic (then the user is asked).
+ */
+function subclassedModel(session: GraphSession, program: Program, candidate: LayersModelCandidate, value: Value): { inputs: Value; outputs: Value } | { error: string } | undefined {
+  if (value.t !== 'instance' || candidate.kind !== 'class') return undefined;
+  const built = builtInputShape(program, candidate.name);
+  const dims = built && (built.k === 'tuple' || built.k === 'list') ? built.items.map((e) => (e.k === 'num' && e.integer ? intValue(e.value) : undefined)) : undefined;
+  const shape: Value | undefined = dims && dims.every((d) => d !== undefined) ? { t: 'tuple', items: dims as Value[] } : undefined;
+  const result = session.applyToNewInput(value, shape);
+  if (!result) return { error: 'the analysis ran out of time before the model was built' };
+  return { inputs: result.input, outputs: result.output };
 }
 
 /**

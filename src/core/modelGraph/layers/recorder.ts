@@ -8,7 +8,7 @@ import { formatLayersShape } from '../../keras/residualSites';
 import type { GraphRecorder, MergeOrigin } from '../../keras/graphHooks';
 import type { LayerParams } from '../../shapes/layers';
 import type { Expr, FunctionDef, Program, Span } from '../../keras/syntax';
-import { type BuiltinLayer, type TensorValue, type Value, tensorOf, unknown } from '../../keras/values';
+import { type BuiltinLayer, type ClassDef, type TensorValue, type Value, tensorOf, unknown } from '../../keras/values';
 import { type GraphFramework, type GraphOp, isWeightedOp } from '../graph';
 import { layerArgs, libraryActivation, planLayer, readDim } from './layerOps';
 
@@ -71,6 +71,7 @@ export class LayersGraphRecorder implements GraphRecorder {
   private readonly layers = new WeakMap<BuiltinLayer, LayerRecord>();
   private readonly models = new WeakMap<object, ModelRecord>();
   readonly returns = new Map<FunctionDef, Value>();
+  private readonly instances = new Map<ClassDef, Value>();
   private readonly firstCalls = new Map<FunctionDef, { start: number; end: number; nodeStart: number; nodeEnd: number }>();
   private readonly nameCounters = new Map<string, number>();
   private readonly occurrences = new Map<string, number>();
@@ -364,6 +365,20 @@ export class LayersGraphRecorder implements GraphRecorder {
 
   modelBuilt(model: Value, inputs: Value | undefined, outputs: Value | undefined, span: Span | undefined): void {
     this.models.set(model, { inputs, outputs, span });
+  }
+
+  instanceCreated(cls: ClassDef, instance: Value): void {
+    if (!this.instances.has(cls)) this.instances.set(cls, instance);
+  }
+
+  instanceCalled(instance: Value, positional: Value[], keywords: Map<string, Value>, output: Value): void {
+    // The first application of a model object is the model: its input and output.
+    if (!this.models.has(instance)) this.models.set(instance, { inputs: positional[0] ?? keywords.get('inputs'), outputs: output, span: undefined });
+  }
+
+  /** The first instance the file makes of a model class. */
+  instanceOf(cls: ClassDef): Value | undefined {
+    return this.instances.get(cls);
   }
 
   functionEntered(def: FunctionDef): void {
