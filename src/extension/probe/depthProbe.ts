@@ -119,6 +119,8 @@ export interface ProbeRunOptions {
   source?: { uri: vscode.Uri; version: number | null };
   /** Each message of the run as it arrives (after the panel has it). */
   onMessage?: (message: ProbeMessage) => void;
+  /** What the panel's Re-run does instead of running the same plan again. */
+  rerun?: () => Promise<void>;
   /** Called once the run has ended (not when it could not start). */
   onFinished?: (record: ProbeRunRecord, cancelled: boolean) => void;
 }
@@ -169,11 +171,15 @@ export class DepthProbeController implements vscode.Disposable {
 
   async rerun(): Promise<void> {
     if (this.running) return;
+    // A model from the editor is read again: Re-run probes the code as it is now.
+    if (this.lastPlan?.options.rerun) return this.lastPlan.options.rerun();
     if (!this.lastPlan) {
       const stored = this.panel.lastRun?.plan;
       if (!stored) return this.runFromPalette();
-      // A stored model plan does not keep its graphs: probe the model in the editor again.
-      if (stored.task) return void (await vscode.commands.executeCommand('residualLens.probeModel'));
+      if (stored.task) {
+        const source = this.panel.runSource;
+        return void (await vscode.commands.executeCommand('residualLens.probeModel', source ? vscode.Uri.parse(source.uri) : undefined, source?.model));
+      }
       this.lastPlan = { plan: stored, options: {} };
     }
     await this.run(this.lastPlan.plan, this.lastPlan.options);

@@ -232,6 +232,9 @@ export function registerProbeModel(
     const finished = controller.run(planned.plan, {
       title: name,
       source: { uri, version: documentVersion },
+      rerun: async () => {
+        await probe(uri, name, inputShape ? { inputShape } : {});
+      },
       onMessage: (message) => {
         if (firstProfileLogged || message.type !== 'gradients' || message.variant !== 'model') return;
         firstProfileLogged = true;
