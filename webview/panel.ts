@@ -152,7 +152,11 @@ export class GradientFlowPage {
     exportButton('JSON', 'json', 'Save the probe result (opens again in this panel)');
     const exportHtml = exportButton('HTML', 'html', 'Save a self-contained HTML report with these charts');
     actions.append(rerun, stop, exportGroup);
-    header.append(titleBlock, actions);
+    // In the sticky header, so that it stays in view however far the panel is scrolled.
+    const stale = element('p', 'stale-note');
+    stale.setAttribute('role', 'status');
+    stale.hidden = true;
+    header.append(titleBlock, actions, stale);
 
     const empty = element('section', 'empty-state');
     empty.append(element('h2', undefined, 'No probe results yet'));
@@ -168,9 +172,6 @@ export class GradientFlowPage {
 
     const notice = element('p', 'notice');
     notice.setAttribute('role', 'alert');
-    const stale = element('p', 'stale-note');
-    stale.setAttribute('role', 'status');
-    stale.hidden = true;
 
     const content = element('section', 'probe-content');
     const controls = element('div', 'controls');
@@ -250,7 +251,7 @@ export class GradientFlowPage {
     );
     gridScroll.append(grid);
     content.append(controls, verdict, chartsBox, notes, layers, summaryTitle, gridScroll);
-    root.append(header, notice, stale, empty, content);
+    root.append(header, notice, empty, content);
 
     return {
       title,

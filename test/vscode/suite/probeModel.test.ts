@@ -131,6 +131,9 @@ suite('Probe This Model: the example CIFAR ResNet-20 from the command palette', 
     );
     assert.match(verdict.command!.title, /^residual \d+\.\d\d vs plain twin \d+\.\d\d: /);
     console.log(`Probe This Model verdict lens: ${verdict.command!.title}`);
+    // What the user sees: the lens above the class in the editor.
+    await ui.waitForText('.codelens-decoration', 'vs plain twin', 20000);
+    await ui.screenshot('probe-model-verdict-lens');
 
     const document = await vscode.workspace.openTextDocument(uri);
     const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
