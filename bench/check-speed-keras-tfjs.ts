@@ -4,8 +4,8 @@
 // targets as for PyTorch: under 5 ms per typical file, under 20 ms for 2 000 lines.
 // Wall and CPU time (median of the runs); the test/fixtures scan of bench/check-speed.ts
 // includes these fixtures too.
-//   node out/bench/check-speed-keras-tfjs.js [--runs 30]
-import { readFileSync } from 'node:fs';
+//   node out/bench/check-speed-keras-tfjs.js [--runs 30] [--write-generated DIR]  (DIR: the generated files, to profile them)
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpus, loadavg } from 'node:os';
@@ -85,8 +85,18 @@ function time(grammars: Grammars, path: string, text: string, runs: number): { m
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, 'write-generated': { type: 'string' } } });
   const runs = Number(values.runs);
+  const generated = [
+    ['generated-keras-300.py', generatedKeras(24)],
+    ['generated-keras-2000.py', generatedKeras(160)],
+    ['generated-tfjs-300.ts', generatedTfjs(24)],
+    ['generated-tfjs-2000.ts', generatedTfjs(160)],
+  ] as const;
+  if (values['write-generated']) {
+    for (const [name, text] of generated) writeFileSync(join(values['write-generated'], name), text);
+    return;
+  }
   const grammars = await loadLayersGrammars();
   const rows: [string, number, number, number, number][] = [];
   const files = [
@@ -98,12 +108,7 @@ async function main(): Promise<void> {
     const t = time(grammars, file, text, runs);
     rows.push([basename(file), text.split('\n').length, t.median, t.cpu, t.findings]);
   }
-  for (const [name, text] of [
-    ['generated-keras-300.py', generatedKeras(24)],
-    ['generated-keras-2000.py', generatedKeras(160)],
-    ['generated-tfjs-300.ts', generatedTfjs(24)],
-    ['generated-tfjs-2000.ts', generatedTfjs(160)],
-  ] as const) {
+  for (const [name, text] of generated) {
     const t = time(grammars, name, text, runs);
     rows.push([name, text.split('\n').length, t.median, t.cpu, t.findings]);
   }

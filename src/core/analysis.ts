@@ -2,6 +2,7 @@ import type { Node, Tree } from 'web-tree-sitter';
 import type { Finding, ShapeAnnotation, SourceRange } from './diagnostic';
 import { type Framework, detectFrameworks } from './parse/detect';
 import type { GrammarName, Grammars } from './parse/grammars';
+import { type SyntaxNode, toSyntaxTree } from './parse/syntaxTree';
 
 export interface SourceDocument {
   /** A URI or path, used in log lines and to resolve imports between workspace files. */
@@ -29,11 +30,18 @@ export const defaultAnalysisOptions: AnalysisOptions = {
 export interface CheckContext {
   document: SourceDocument;
   tree: Tree;
+  /** The plain copy of `tree`, made on first use and shared by every checker of the file (see syntaxOf). */
+  syntax?: () => SyntaxNode;
   options: AnalysisOptions;
   deadline: number;
   log: (line: string) => void;
   /** For parsing the workspace files that the document imports. */
   grammars?: Grammars;
+}
+
+/** The document's plain syntax tree: the shared copy where the caller made one, else a new one. */
+export function syntaxOf(context: CheckContext): SyntaxNode {
+  return context.syntax ? context.syntax() : toSyntaxTree(context.tree, context.document.text, context.document.grammar);
 }
 
 export interface CheckerOutput {
@@ -110,11 +118,13 @@ export function analyzeDocument(
       log.push(`${document.uri}: ${syntaxErrors.length} syntax error(s), first at line ${syntaxErrors[0]!.start.line + 1}; the rest of the file is still checked`);
     }
     const deadline = started + options.budgetMs;
+    let syntaxTree: SyntaxNode | undefined;
+    const syntax = (): SyntaxNode => (syntaxTree ??= toSyntaxTree(tree, document.text, document.grammar));
     const findings: Finding[] = [];
     const annotations: ShapeAnnotation[] = [];
     for (const checker of applicable) {
       try {
-        const output = checker.check({ document, tree, options, deadline, log: (line) => log.push(line), grammars });
+        const output = checker.check({ document, tree, syntax, options, deadline, log: (line) => log.push(line), grammars });
         if (Array.isArray(output)) findings.push(...output);
         else {
           findings.push(...output.findings);

@@ -1,5 +1,5 @@
 // The Keras front end: Python files that build models with `keras.layers`.
-import type { CheckContext, CheckerOutput, ModelChecker } from '../analysis';
+import { type CheckContext, type CheckerOutput, type ModelChecker, syntaxOf } from '../analysis';
 import type { Finding } from '../diagnostic';
 import { layersAnnotations } from './annotations';
 import { interpretProgram } from './interpreter';
@@ -14,7 +14,7 @@ export const kerasChecker: ModelChecker = {
     // Detection is deliberately loose; a file that never says "keras" builds no Keras model.
     if (!/keras/.test(context.document.text)) return { findings: [] };
     try {
-      const program = pythonProgram(context.tree, context.document.text);
+      const program = pythonProgram(syntaxOf(context), context.document.text);
       const result = interpretProgram(program, context.deadline, context.log);
       const findings: Finding[] = decideResidualSites(result, 'keras', 'python', kerasProjectionFixes(program));
       return { findings, annotations: layersAnnotations(result, 'keras', context.document.text) };

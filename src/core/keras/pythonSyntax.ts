@@ -1,19 +1,20 @@
 // Keras front end, first half: tree-sitter Python → the shared layers program.
 // Anything it does not model becomes an `unknown` expression or an `opaque`
 // statement, so half-typed code and ERROR nodes only lose what they cover.
-// It reads a plain-object copy of the tree (plainTree.ts): crossing into the wasm
-// parser for every node would cost more than the whole interpretation.
-import type { Tree } from 'web-tree-sitter';
-import { type PlainNode, toPlainTree } from './plainTree';
+// It reads the file's plain-object syntax tree (parse/syntaxTree.ts), shared with the
+// PyTorch front end: crossing into the wasm parser for every node would cost more than
+// the whole interpretation.
+import type { SyntaxNode } from '../parse/syntaxTree';
 import type { Arg, Expr, FunctionDef, Param, Program, Span, Stmt, Target } from './syntax';
 
-type Node = PlainNode;
+type Node = SyntaxNode;
 
 const maxDepth = 200;
 
-export function pythonProgram(tree: Tree, text: string): Program {
+/** `root`: the module's syntax tree (toSyntaxTree with the python grammar). */
+export function pythonProgram(root: SyntaxNode, text: string): Program {
   const converter = new PythonConverter(text);
-  return { body: converter.block(toPlainTree(tree, text)), text, language: 'python' };
+  return { body: converter.block(root), text, language: 'python' };
 }
 
 export function spanOf(node: Node): Span {

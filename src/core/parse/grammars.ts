@@ -1,5 +1,7 @@
 import { Language, Parser, type Tree } from 'web-tree-sitter';
 import { join } from 'node:path';
+import { enableDirectCursor, withPublicCursor } from './cursor';
+import { toSyntaxTree } from './syntaxTree';
 
 export type GrammarName = 'python' | 'typescript' | 'tsx' | 'javascript';
 
@@ -9,6 +11,22 @@ const grammarFiles: Record<GrammarName, string> = {
   tsx: 'tree-sitter-tsx.wasm',
   javascript: 'tree-sitter-javascript.wasm',
 };
+
+/** The emscripten module that `Parser.init` fills in: the direct cursor calls its exports. */
+const runtimeModule: Record<string, unknown> = {};
+let runtime: Promise<void> | undefined;
+let directCursorChecked = false;
+
+function initRuntime(grammarDir: string): Promise<void> {
+  Object.assign(runtimeModule, { locateFile: (file: string) => join(grammarDir, file) });
+  return Parser.init(runtimeModule);
+}
+
+/** Deep nesting, fields, operators, f-strings, annotations and a syntax error, in each grammar family. */
+const cursorSamples: [GrammarName, string][] = [
+  ['python', 'import torch.nn as nn\nclass A(nn.Module):\n    def f(self, x: int = 3) -> int:\n        y = self.c(x)[:, ::2] + (x if x is not None else -1)\n        return f"{y!r}" and [z for z in range(2)]\n\ndef g(:\n    pass\n'],
+  ['typescript', "import * as tf from '@tensorflow/tfjs';\nconst f = (x: tf.SymbolicTensor, n = 2): tf.SymbolicTensor => {\n  let y = tf.layers.add().apply([x, x]) as tf.SymbolicTensor;\n  for (let i = 0; i < n; i++) y = `${i}` ? y : x;\n  return y;\n};\nfunction g( {\n"],
+];
 
 /**
  * The tree-sitter grammars, loaded once per process from the `.wasm` files that the
@@ -21,12 +39,35 @@ export class Grammars {
   private constructor(private readonly languages: Map<GrammarName, Language>) {}
 
   static async load(grammarDir: string): Promise<Grammars> {
-    await Parser.init({ locateFile: (file: string) => join(grammarDir, file) });
+    // One runtime per process: a second `Parser.init` would replace the module that the
+    // trees and languages loaded before it live in.
+    runtime ??= initRuntime(grammarDir);
+    await runtime;
     const languages = new Map<GrammarName, Language>();
     for (const [name, file] of Object.entries(grammarFiles) as [GrammarName, string][]) {
       languages.set(name, await Language.load(join(grammarDir, file)));
     }
-    return new Grammars(languages);
+    const grammars = new Grammars(languages);
+    if (!directCursorChecked) {
+      directCursorChecked = true;
+      enableDirectCursor(runtimeModule, () => grammars.walksAgree());
+    }
+    return grammars;
+  }
+
+  /** Whether the direct cursor copies sample trees exactly as the public cursor does. */
+  private walksAgree(): boolean {
+    for (const [grammar, source] of cursorSamples) {
+      const tree = this.parse(grammar, source);
+      try {
+        const direct = JSON.stringify(toSyntaxTree(tree, source, grammar));
+        const reference = withPublicCursor(() => JSON.stringify(toSyntaxTree(tree, source, grammar)));
+        if (direct !== reference) return false;
+      } finally {
+        tree.delete();
+      }
+    }
+    return true;
   }
 
   /** Parses `text`; the returned tree must be deleted by the caller when done. */

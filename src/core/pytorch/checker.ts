@@ -3,7 +3,7 @@
 // with default arguments), runs each on the interpreter with path enumeration,
 // then runs every module class once with symbolic arguments. The rules decide.
 import type { Tree } from 'web-tree-sitter';
-import type { CheckContext, CheckerOutput, ModelChecker } from '../analysis';
+import { type CheckContext, type CheckerOutput, type ModelChecker, syntaxOf } from '../analysis';
 import type { Grammars } from '../parse/grammars';
 import { type PyNode, enclosingClass, toPyAst } from '../parse/python-ast';
 import { broadcast } from '../shapes/shape';
@@ -41,9 +41,9 @@ export const pytorchChecker: ModelChecker = {
 
 /** Runs every entry point of the file and every module class; exported for tests and tools. */
 export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
-  const { document, tree, options, log } = context;
+  const { document, options, log } = context;
   const asts = new Map<string, { source: string; root: PyNode; uri: string } | null>();
-  const mainAst = { source: document.text, root: toPyAst(tree, document.text), uri: document.uri };
+  const mainAst = { source: document.text, root: syntaxOf(context), uri: document.uri };
   const limits: RunLimits = { steps: 60000, deadline: context.deadline, callDepth: 24, loopIterations: 512, decisions: 10 };
   const result: PyTorchRunResult = {
     concrete: [],

@@ -1,5 +1,5 @@
 // The TF.js front end: TypeScript and JavaScript files that build models with `tf.layers`.
-import type { CheckContext, CheckerOutput, ModelChecker } from '../analysis';
+import { type CheckContext, type CheckerOutput, type ModelChecker, syntaxOf } from '../analysis';
 import type { Finding } from '../diagnostic';
 import { layersAnnotations } from '../keras/annotations';
 import { interpretProgram } from '../keras/interpreter';
@@ -12,7 +12,7 @@ export const tfjsChecker: ModelChecker = {
   framework: 'tfjs',
   check(context: CheckContext): CheckerOutput {
     try {
-      const program = scriptProgram(context.tree, context.document.text);
+      const program = scriptProgram(syntaxOf(context), context.document.text);
       const result = interpretProgram(program, context.deadline, context.log);
       const findings: Finding[] = decideResidualSites(result, 'tfjs', 'script', tfjsProjectionFixes(program, context.document.grammar !== 'javascript'));
       return { findings, annotations: layersAnnotations(result, 'tfjs', context.document.text) };

@@ -1,19 +1,19 @@
 // TF.js front end, first half: tree-sitter TypeScript/JavaScript → the shared layers
 // program. Types are syntax only here (`as tf.SymbolicTensor`, annotations): they are
 // dropped, never checked.
-// It reads a plain-object copy of the tree (keras/plainTree.ts), far cheaper to walk
-// than the wasm node API.
-import type { Tree } from 'web-tree-sitter';
-import { type PlainNode, toPlainTree } from '../keras/plainTree';
+// It reads the file's plain-object syntax tree (parse/syntaxTree.ts), far cheaper to
+// walk than the wasm node API.
+import type { SyntaxNode } from '../parse/syntaxTree';
 import { spanOf } from '../keras/pythonSyntax';
 import type { Arg, Expr, FunctionDef, Param, Program, Span, Stmt, Target } from '../keras/syntax';
 
-type Node = PlainNode;
+type Node = SyntaxNode;
 
 const maxDepth = 200;
 
-export function scriptProgram(tree: Tree, text: string): Program {
-  return { body: new ScriptConverter(text).block(toPlainTree(tree, text)), text, language: 'script' };
+/** `root`: the program's syntax tree (toSyntaxTree with a TypeScript or JavaScript grammar). */
+export function scriptProgram(root: SyntaxNode, text: string): Program {
+  return { body: new ScriptConverter(text).block(root), text, language: 'script' };
 }
 
 function named(node: Node): Node[] {

@@ -11,6 +11,7 @@ import { grammarFor } from '../../../src/core/parse/grammars';
 import { interpretProgram } from '../../../src/core/keras/interpreter';
 import { pythonProgram } from '../../../src/core/keras/pythonSyntax';
 import { scriptProgram } from '../../../src/core/tfjs/scriptSyntax';
+import { toSyntaxTree } from '../../../src/core/parse/syntaxTree';
 import { analyzeFile, applyTextEdits, listFixtures, loadLayersGrammars, readLayersExpectations } from './layersFixtures';
 
 const withMismatch = [
@@ -55,7 +56,8 @@ for (const file of withMismatch) {
     const fixedLines = readLayersExpectations(current).filter((e) => e.rule === 'residual-shape-mismatch').map((e) => e.line);
     const tree = grammars.parse(grammarFor(file)!, current);
     try {
-      const program = grammarFor(file) === 'python' ? pythonProgram(tree, current) : scriptProgram(tree, current);
+      const syntax = toSyntaxTree(tree, current, grammarFor(file)!);
+      const program = grammarFor(file) === 'python' ? pythonProgram(syntax, current) : scriptProgram(syntax, current);
       const observations = interpretProgram(program, performance.now() + 5000, () => {}).observations;
       for (const line of fixedLines) {
         const here = observations.filter((o) => o.span.range.start.line === line);

@@ -18,6 +18,7 @@ import { grammarFor } from '../../../src/core/parse/grammars';
 import { interpretProgram } from '../../../src/core/keras/interpreter';
 import { formatLayersShape } from '../../../src/core/keras/residualSites';
 import { scriptProgram } from '../../../src/core/tfjs/scriptSyntax';
+import { toSyntaxTree } from '../../../src/core/parse/syntaxTree';
 import { listFixtures, loadLayersGrammars, readLayersExpectations } from '../keras/layersFixtures';
 
 interface AddCall {
@@ -143,7 +144,7 @@ test('TF.js fixtures agree with the real @tensorflow/tfjs', async () => {
     // The checker's own view of the same additions.
     const tree = grammars.parse(grammarFor(file)!, text);
     try {
-      const result = interpretProgram(scriptProgram(tree, text), performance.now() + 5000, () => {});
+      const result = interpretProgram(scriptProgram(toSyntaxTree(tree, text, grammarFor(file)!), text), performance.now() + 5000, () => {});
       const inferred = new Map<number, Set<string>>();
       for (const ob of result.observations.filter((o) => o.concrete)) {
         const line = ob.span.range.start.line;
