@@ -12,6 +12,7 @@ import { cpus, loadavg } from 'node:os';
 import { analyzeFile, listFixtures, loadLayersGrammars } from '../test/unit/keras/layersFixtures';
 import { fixturesDir } from '../test/support/paths';
 import type { Grammars } from '../src/core/parse/grammars';
+import { DocumentTrees } from '../src/core/parse/documentTrees';
 
 function generatedKeras(blocks: number): string {
   const lines = ['from tensorflow import keras', 'from tensorflow.keras import layers', ''];
@@ -66,22 +67,36 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-/** Wall and CPU time: on a shared machine the wall clock also counts other processes. */
-function time(grammars: Grammars, path: string, text: string, runs: number): { median: number; cpu: number; findings: number } {
-  for (let i = 0; i < 3; i++) analyzeFile(grammars, path, text);
+/**
+ * Wall and CPU time: on a shared machine the wall clock also counts other processes. With
+ * `trees`, every run is the re-check after a one-line edit (the text alternates with its
+ * edited twin), parsed incrementally as the server does.
+ */
+function time(grammars: Grammars, path: string, text: string, runs: number, trees?: DocumentTrees): { median: number; min: number; cpu: number; findings: number } {
+  const edited = oneLineEdit(text, path.endsWith('.py') ? '#' : '//');
+  const textOf = (i: number): string => (trees && i % 2 === 0 ? edited : text);
+  for (let i = 0; i < 4; i++) analyzeFile(grammars, path, textOf(i), {}, trees);
   const times: number[] = [];
   const cpuTimes: number[] = [];
   let findings = 0;
   for (let i = 0; i < runs; i++) {
     const cpu = process.cpuUsage();
     const started = performance.now();
-    const result = analyzeFile(grammars, path, text);
+    const result = analyzeFile(grammars, path, textOf(i), {}, trees);
     times.push(performance.now() - started);
     const used = process.cpuUsage(cpu);
     cpuTimes.push((used.user + used.system) / 1000);
     findings = result.findings.length;
   }
-  return { median: median(times), cpu: median(cpuTimes), findings };
+  return { median: median(times), min: Math.min(...times), cpu: median(cpuTimes), findings };
+}
+
+/** The file with a comment typed at the end of its middle line. */
+function oneLineEdit(text: string, comment: string): string {
+  const lines = text.split('\n');
+  const middle = Math.floor(lines.length / 2);
+  lines[middle] = `${lines[middle]}  ${comment} checked`;
+  return lines.join('\n');
 }
 
 async function main(): Promise<void> {
@@ -98,7 +113,7 @@ async function main(): Promise<void> {
     return;
   }
   const grammars = await loadLayersGrammars();
-  const rows: [string, number, number, number, number][] = [];
+  const rows: [string, number, number, number, number, number][] = [];
   const files = [
     ...listFixtures(join(fixturesDir, 'keras'), ['.py']),
     ...listFixtures(join(fixturesDir, 'tfjs'), ['.ts', '.js', '.mjs', '.mts', '.tsx']),
@@ -106,18 +121,23 @@ async function main(): Promise<void> {
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
     const t = time(grammars, file, text, runs);
-    rows.push([basename(file), text.split('\n').length, t.median, t.cpu, t.findings]);
+    rows.push([basename(file), text.split('\n').length, t.median, t.min, t.cpu, t.findings]);
   }
   for (const [name, text] of generated) {
-    const t = time(grammars, name, text, runs);
-    rows.push([name, text.split('\n').length, t.median, t.cpu, t.findings]);
+    const cold = time(grammars, name, text, runs);
+    rows.push([`${name}, cold`, text.split('\n').length, cold.median, cold.min, cold.cpu, cold.findings]);
+    const trees = new DocumentTrees();
+    const edit = time(grammars, name, text, runs, trees);
+    trees.clear();
+    rows.push([`${name}, edit`, text.split('\n').length, edit.median, edit.min, edit.cpu, edit.findings]);
   }
   console.log(`${runs} runs after 3 warm-up runs, one process, ${cpus()[0]?.model ?? 'CPU'} (${cpus().length} cores shared), load ${loadavg()[0]!.toFixed(1)}`);
-  console.log(`${'file'.padEnd(48)} ${'lines'.padStart(6)} ${'wall ms'.padStart(9)} ${'CPU ms'.padStart(8)} ${'findings'.padStart(9)}`);
-  for (const [name, lines, wall, cpu, findings] of rows) {
-    console.log(`${name.padEnd(48)} ${String(lines).padStart(6)} ${wall.toFixed(2).padStart(9)} ${cpu.toFixed(2).padStart(8)} ${String(findings).padStart(9)}`);
+  console.log('generated files: cold = parsed from scratch; edit = re-check after a comment typed at the end of the middle line (incremental parse)');
+  console.log(`${'file'.padEnd(48)} ${'lines'.padStart(6)} ${'wall ms'.padStart(9)} ${'min ms'.padStart(8)} ${'CPU ms'.padStart(8)} ${'findings'.padStart(9)}`);
+  for (const [name, lines, wall, min, cpu, findings] of rows) {
+    console.log(`${name.padEnd(48)} ${String(lines).padStart(6)} ${wall.toFixed(2).padStart(9)} ${min.toFixed(2).padStart(8)} ${cpu.toFixed(2).padStart(8)} ${String(findings).padStart(9)}`);
   }
-  const fixtureCpu = rows.filter(([n]) => !n.startsWith('generated')).map(([, , , c]) => c);
+  const fixtureCpu = rows.filter(([n]) => !n.startsWith('generated')).map(([, , , , c]) => c);
   console.log(`\nfixtures: ${fixtureCpu.length} files, median CPU ${median(fixtureCpu).toFixed(2)} ms, slowest ${Math.max(...fixtureCpu).toFixed(2)} ms (medians over the runs)`);
 }
 

@@ -1,5 +1,8 @@
 // Check speed of the PyTorch shape checker: a ~300-line model file after warm-up, a
 // ~2 000-line file, and a scan of every model file in test/fixtures and examples.
+// Each file twice: a cold check (parsed from scratch, as the CLI and the workspace scan
+// do) and the re-check after a one-line edit in the middle of the file, as the server
+// runs it while the user types (incremental parse from the document's previous tree).
 // One process, one core. Figures, not pass/fail; other work on the machine makes them noisy.
 //   node out/bench/check-speed.js [--runs 30] [--write-large FILE]  (FILE: the generated 2 000-line file, to profile it)
 import { parseArgs } from 'node:util';
@@ -9,6 +12,8 @@ import { join } from 'node:path';
 import { analyzeDocument, defaultAnalysisOptions } from '../src/core/analysis';
 import { registerBuiltinCheckers } from '../src/core/checkers';
 import { Grammars, grammarFor } from '../src/core/parse/grammars';
+import { DocumentTrees } from '../src/core/parse/documentTrees';
+import { loadavg } from 'node:os';
 import { examplesDir, fixturesDir, grammarsDir } from '../test/support/paths';
 
 function readBesides(path: string): string | undefined {
@@ -62,6 +67,14 @@ class Stage${i}(nn.Module):
   return parts.join('');
 }
 
+/** The file with a comment typed at the end of its middle line: the edit the re-check follows. */
+export function oneLineEdit(text: string): string {
+  const lines = text.split('\n');
+  const middle = Math.floor(lines.length / 2);
+  lines[middle] = `${lines[middle]}  # checked`;
+  return lines.join('\n');
+}
+
 function stats(samples: number[]): string {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -85,28 +98,38 @@ async function main(): Promise<void> {
   const options = { ...defaultAnalysisOptions, readWorkspaceFile: readBesides, budgetMs: 10_000 };
   // CPU time of this process as well as wall time: on a shared machine the wall clock
   // also counts the time other processes hold the core.
-  const time = (uri: string, text: string): { ms: number; cpuMs: number; findings: number } => {
+  const time = (uri: string, text: string, trees?: DocumentTrees): { ms: number; cpuMs: number; findings: number } => {
     const cpu = process.cpuUsage();
     const started = performance.now();
-    const result = analyzeDocument({ uri, grammar: grammarFor(uri) ?? 'python', text }, grammars, options);
+    const result = analyzeDocument({ uri, grammar: grammarFor(uri) ?? 'python', text }, grammars, options, trees);
     const used = process.cpuUsage(cpu);
     return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000, findings: result.findings.length };
   };
   const measure = (label: string, uri: string, text: string): void => {
-    for (let i = 0; i < 5; i++) time(uri, text); // warm-up: JIT and parser
-    const samples: number[] = [];
-    const cpuSamples: number[] = [];
-    let findings = 0;
-    for (let i = 0; i < runs; i++) {
-      const r = time(uri, text);
-      samples.push(r.ms);
-      cpuSamples.push(r.cpuMs);
-      findings = r.findings;
+    const trees = new DocumentTrees();
+    const edited = oneLineEdit(text);
+    for (const [mode, check] of [
+      ['cold', () => time(uri, text)],
+      // Every run is an edit: the text alternates between the file and its edited twin.
+      ['edit', (i: number) => time(uri, i % 2 ? text : edited, trees)],
+    ] as const) {
+      for (let i = 0; i < 5; i++) check(i); // warm-up: JIT and parser
+      const samples: number[] = [];
+      const cpuSamples: number[] = [];
+      let findings = 0;
+      for (let i = 0; i < runs; i++) {
+        const r = check(i);
+        samples.push(r.ms);
+        cpuSamples.push(r.cpuMs);
+        findings = r.findings;
+      }
+      console.log(`${`${label}, ${mode}`.padEnd(50)} ${String(text.split('\n').length).padStart(5)} lines  wall ${stats(samples)}; CPU ${stats(cpuSamples)}  (${findings} findings)`);
     }
-    console.log(`${label.padEnd(44)} ${String(text.split('\n').length).padStart(5)} lines  wall ${stats(samples)}; CPU ${stats(cpuSamples)}  (${findings} findings)`);
+    trees.clear();
   };
 
-  console.log(`check speed: ${runs} runs after 5 warm-up runs, one process, ${cpus()[0]?.model ?? 'CPU'} (${cpus().length} cores shared)`);
+  console.log(`check speed: ${runs} runs after 5 warm-up runs, one process, ${cpus()[0]?.model ?? 'CPU'} (${cpus().length} cores shared), load ${loadavg()[0]!.toFixed(1)}`);
+  console.log('cold: parsed from scratch; edit: re-check after a one-line edit in the middle of the file (a comment typed at the end of the line), incremental parse');
   const typical = join(fixturesDir, 'pytorch', 'c02_torchvision_resnet.py');
   measure('torchvision-style resnet.py (6 factories)', typical, readFileSync(typical, 'utf8'));
   const cifar = join(fixturesDir, 'pytorch', 'c03_cifar_option_a.py');

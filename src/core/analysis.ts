@@ -2,6 +2,7 @@ import type { Node, Tree } from 'web-tree-sitter';
 import type { Finding, ShapeAnnotation, SourceRange } from './diagnostic';
 import { type Framework, detectFrameworks } from './parse/detect';
 import type { GrammarName, Grammars } from './parse/grammars';
+import type { DocumentTrees } from './parse/documentTrees';
 import { type SyntaxNode, toSyntaxTree } from './parse/syntaxTree';
 
 export interface SourceDocument {
@@ -85,10 +86,15 @@ export function checkers(): readonly ModelChecker[] {
 /** Minified bundles: a few enormous lines. */
 const maxLineLength = 5000;
 
+/**
+ * Checks one document. With `trees` (the server's trees of open documents) the document is
+ * parsed incrementally from its previous tree, which the cache keeps for the next edit.
+ */
 export function analyzeDocument(
   document: SourceDocument,
   grammars: Grammars,
   options: AnalysisOptions = defaultAnalysisOptions,
+  trees?: DocumentTrees,
 ): AnalysisResult {
   const started = performance.now();
   const log: string[] = [];
@@ -111,7 +117,7 @@ export function analyzeDocument(
   if (frameworks.length === 0) return result({ skipped: 'no model code' });
   const applicable = registeredCheckers.filter((c) => frameworks.includes(c.framework));
 
-  const tree = grammars.parse(document.grammar, document.text);
+  const tree = trees ? trees.parse(grammars, document.uri, document.grammar, document.text) : grammars.parse(document.grammar, document.text);
   try {
     const syntaxErrors = collectSyntaxErrors(tree.rootNode);
     if (syntaxErrors.length) {
@@ -137,7 +143,7 @@ export function analyzeDocument(
     }
     return result({ findings, annotations, frameworks, syntaxErrors });
   } finally {
-    tree.delete();
+    if (!trees) tree.delete();
   }
 }
 

@@ -4,6 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { URI } from 'vscode-uri';
 import { analyzeDocument, defaultAnalysisOptions, type AnalysisResult } from '../core/analysis';
 import { grammarFor, type Grammars } from '../core/parse/grammars';
+import { DocumentTrees } from '../core/parse/documentTrees';
 import { toLspDiagnostic } from './convert';
 import type { ServerSettings } from './settings';
 
@@ -16,6 +17,8 @@ import type { ServerSettings } from './settings';
 export class DocumentAnalyzer {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly results = new Map<string, { version: number; result: AnalysisResult }>();
+  /** The last tree of each open document: an edit re-parses only what it touched. */
+  private readonly trees = new DocumentTrees();
 
   constructor(
     private readonly grammars: Promise<Grammars>,
@@ -42,8 +45,14 @@ export class DocumentAnalyzer {
     this.timers.delete(uri);
   }
 
+  /** The document was closed: its tree is freed (the wasm heap does not shrink by itself). */
+  closed(uri: string): void {
+    this.trees.delete(uri);
+  }
+
   async clear(uri: string): Promise<void> {
     this.cancel(uri);
+    this.trees.delete(uri);
     this.results.delete(uri);
     await this.connection.sendDiagnostics({ uri, diagnostics: [] });
   }
@@ -69,7 +78,7 @@ export class DocumentAnalyzer {
       this.connection.console.log(`${path}: not readable (${err instanceof Error ? err.message : String(err)})`);
       return undefined;
     }
-    const result = await this.analyze(uri, grammarFor(path), text);
+    const result = await this.analyze(uri, grammarFor(path), text, false);
     // Opened meanwhile: the editor's text wins over what is on disk.
     if (this.isOpen(uri)) return result;
     if (result && (result.findings.length > 0 || this.results.has(uri))) {
@@ -81,7 +90,7 @@ export class DocumentAnalyzer {
 
   private async analyzeOpenDocument(document: TextDocument): Promise<void> {
     const version = document.version;
-    const result = await this.analyze(document.uri, grammarFor(document.languageId) ?? grammarFor(document.uri), document.getText());
+    const result = await this.analyze(document.uri, grammarFor(document.languageId) ?? grammarFor(document.uri), document.getText(), true);
     if (!result) return;
     if (version !== document.version) return; // an edit arrived meanwhile; its own run will publish
     this.results.set(document.uri, { version, result });
@@ -90,7 +99,7 @@ export class DocumentAnalyzer {
     this.onPublished();
   }
 
-  private async analyze(uri: string, grammar: ReturnType<typeof grammarFor>, text: string): Promise<AnalysisResult | undefined> {
+  private async analyze(uri: string, grammar: ReturnType<typeof grammarFor>, text: string, open: boolean): Promise<AnalysisResult | undefined> {
     if (!grammar) return undefined;
     const settings = this.settings();
     if (!settings.enable) {
@@ -103,11 +112,15 @@ export class DocumentAnalyzer {
     } catch {
       return undefined; // already reported once at startup
     }
-    const result = analyzeDocument({ uri, grammar, text }, grammars, {
-      ...defaultAnalysisOptions,
-      maxFileBytes: settings.maxFileBytes,
-      readWorkspaceFile: readFileBesides,
-    });
+    // Only open documents keep a tree (the workspace scan reads thousands of files); one
+    // closed while the grammars loaded keeps none.
+    const keepTree = open && this.isOpen(uri);
+    const result = analyzeDocument(
+      { uri, grammar, text },
+      grammars,
+      { ...defaultAnalysisOptions, maxFileBytes: settings.maxFileBytes, readWorkspaceFile: readFileBesides },
+      keepTree ? this.trees : undefined,
+    );
     for (const line of result.log) this.connection.console.log(line);
     return result;
   }

@@ -66,6 +66,7 @@ documents.onDidOpen((event) => analyzer?.schedule(event.document, 0));
 documents.onDidChangeContent((event) => analyzer?.schedule(event.document, settings.debounceMs));
 documents.onDidSave((event) => analyzer?.schedule(event.document, 0));
 documents.onDidClose((event) => {
+  analyzer?.closed(event.document.uri);
   // A closed file keeps its on-disk findings in the Problems panel when the scan is on.
   const path = event.document.uri.startsWith('file:') ? URI.parse(event.document.uri).fsPath : undefined;
   if (settings.workspaceScan && path) {

@@ -75,3 +75,54 @@ test('hover shows a tensor shape in forward, and inlay hints show shapes at line
     await server.stop();
   }
 });
+
+test('incremental edits, typed a change at a time, end in the findings of the text they make; close and reopen start afresh', async () => {
+  const { server } = await LanguageServerProcess.start({ debounceMs: 20, workspaceScan: false });
+  try {
+    await server.open(uri, 'python', buggyText);
+    const published = await server.nextDiagnostics(uri);
+    assert.equal(published.diagnostics.length, 1);
+    const mirror = TextDocument.create(uri, 'python', 1, buggyText);
+
+    // The quick fix's edits sent as one incremental change, last edit first so each range still holds.
+    const addLine = published.diagnostics[0]!.range.start.line;
+    const fix = (await server.connection.sendRequest('textDocument/codeAction', {
+      textDocument: { uri },
+      range: published.diagnostics[0]!.range,
+      context: { diagnostics: published.diagnostics, only: ['quickfix'] },
+    })) as CodeAction[];
+    const edits = [...(fix.find((a) => /projection shortcut/i.test(a.title))?.edit?.changes?.[uri] ?? [])] as TextEdit[];
+    assert.ok(edits.length > 0, 'a projection fix to type');
+    edits.sort((a, b) => b.range.start.line - a.range.start.line || b.range.start.character - a.range.start.character);
+    TextDocument.update(mirror, edits.map((e) => ({ range: e.range, text: e.newText })), 2);
+    await server.edit(uri, 2, edits.map((e) => ({ range: e.range, text: e.newText })));
+    assert.deepEqual((await server.nextDiagnostics(uri, (p) => p.version === 2)).diagnostics, []);
+
+    // A comment typed one key at a time after the addition, then the addition broken again by hand.
+    let version = 2;
+    const fixedLines = mirror.getText().split('\n');
+    const line = fixedLines.findIndex((l) => l.includes('out = out +'));
+    for (const [i, key] of [...'  # typed'].entries()) {
+      const at = { line, character: fixedLines[line]!.length + i };
+      version++;
+      TextDocument.update(mirror, [{ range: { start: at, end: at }, text: key }], version);
+      await server.edit(uri, version, [{ range: { start: at, end: at }, text: key }]);
+    }
+    const start = { line, character: fixedLines[line]!.indexOf('out +') };
+    const end = { line, character: fixedLines[line]!.length };
+    version++;
+    TextDocument.update(mirror, [{ range: { start, end }, text: 'out + x' }], version);
+    await server.edit(uri, version, [{ range: { start, end }, text: 'out + x' }]);
+    const broken = await server.nextDiagnostics(uri, (p) => p.version === version);
+    assert.equal(mirror.getText().split('\n')[line]!.trim(), 'out = out + x  # typed');
+    assert.equal(broken.diagnostics.length, 1, `text:\n${mirror.getText()}`);
+    assert.equal(broken.diagnostics[0]!.range.start.line, line);
+
+    await server.close(uri);
+    await server.open(uri, 'python', buggyText, 1);
+    const reopened = await server.nextDiagnostics(uri, (p) => p.diagnostics.length > 0);
+    assert.equal(reopened.diagnostics[0]!.range.start.line, addLine);
+  } finally {
+    await server.stop();
+  }
+});

@@ -6,7 +6,7 @@ import {
   StreamMessageWriter,
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
-import type { PublishDiagnosticsParams, InitializeResult } from 'vscode-languageserver-protocol';
+import type { PublishDiagnosticsParams, InitializeResult, Range } from 'vscode-languageserver-protocol';
 import { distDir } from './paths';
 
 /** The real language server bundle, started as a process and spoken to over stdio JSON-RPC. */
@@ -64,6 +64,15 @@ export class LanguageServerProcess {
 
   change(uri: string, version: number, text: string): Promise<void> {
     return this.connection.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [{ text }] });
+  }
+
+  /** Incremental sync, as VS Code sends it: ranges of the text as each earlier change left it. */
+  edit(uri: string, version: number, changes: { range: Range; text: string }[]): Promise<void> {
+    return this.connection.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: changes });
+  }
+
+  close(uri: string): Promise<void> {
+    return this.connection.sendNotification('textDocument/didClose', { textDocument: { uri } });
   }
 
   /** The next diagnostics published for `uri` that satisfy `accept`. */

@@ -1,7 +1,7 @@
 import { Language, Parser, type Tree } from 'web-tree-sitter';
 import { join } from 'node:path';
 import { enableDirectCursor, withPublicCursor } from './cursor';
-import { toSyntaxTree } from './syntaxTree';
+import { describeSyntaxTree, toSyntaxTree } from './syntaxTree';
 
 export type GrammarName = 'python' | 'typescript' | 'tsx' | 'javascript';
 
@@ -60,8 +60,8 @@ export class Grammars {
     for (const [grammar, source] of cursorSamples) {
       const tree = this.parse(grammar, source);
       try {
-        const direct = JSON.stringify(toSyntaxTree(tree, source, grammar));
-        const reference = withPublicCursor(() => JSON.stringify(toSyntaxTree(tree, source, grammar)));
+        const direct = describeSyntaxTree(toSyntaxTree(tree, source, grammar));
+        const reference = withPublicCursor(() => describeSyntaxTree(toSyntaxTree(tree, source, grammar)));
         if (direct !== reference) return false;
       } finally {
         tree.delete();
@@ -70,15 +70,19 @@ export class Grammars {
     return true;
   }
 
-  /** Parses `text`; the returned tree must be deleted by the caller when done. */
-  parse(grammar: GrammarName, text: string): Tree {
+  /**
+   * Parses `text`; the returned tree must be deleted by the caller when done. With
+   * `oldTree` (the previous text's tree, already told of the edit by `oldTree.edit`)
+   * tree-sitter reuses what the edit did not touch.
+   */
+  parse(grammar: GrammarName, text: string, oldTree?: Tree): Tree {
     let parser = this.parsers.get(grammar);
     if (!parser) {
       parser = new Parser();
       parser.setLanguage(this.languages.get(grammar)!);
       this.parsers.set(grammar, parser);
     }
-    const tree = parser.parse(text);
+    const tree = parser.parse(text, oldTree);
     if (!tree) throw new Error(`tree-sitter returned no tree for a ${grammar} document`);
     return tree;
   }

@@ -231,6 +231,23 @@ function convert(cursor: SyntaxCursor, context: ConvertContext, depth: number, n
   return node;
 }
 
+/**
+ * Everything the copy holds, as text, for comparing two copies. A field names one of the
+ * children, so it is written as the child's index: written out again, every level of
+ * fields would double the size.
+ */
+export function describeSyntaxTree(node: SyntaxNode): string {
+  const parts: string[] = [];
+  const visit = (n: SyntaxNode): void => {
+    const fields = Object.entries(n.fields).map(([name, child]) => `${name}=${n.children.indexOf(child)}`).join(',');
+    parts.push(`(${n.type} ${n.startIndex}-${n.endIndex} ${n.startRow}:${n.startCol}-${n.endRow}:${n.endCol}${n.broken ? ' broken' : ''} ${JSON.stringify(n.text)} [${n.ops.map((op, i) => `${op}@${n.opStarts[i]}`).join(' ')}] {${fields}}`);
+    for (const child of n.children) visit(child);
+    parts.push(')');
+  };
+  visit(node);
+  return parts.join('');
+}
+
 export function rangeOf(node: SyntaxNode): SourceRange {
   return { start: { line: node.startRow, character: node.startCol }, end: { line: node.endRow, character: node.endCol } };
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { analyzeDocument, defaultAnalysisOptions, type AnalysisOptions, type AnalysisResult } from '../../../src/core/analysis';
 import { registerBuiltinCheckers } from '../../../src/core/checkers';
 import { Grammars, grammarFor } from '../../../src/core/parse/grammars';
+import type { DocumentTrees } from '../../../src/core/parse/documentTrees';
 import { grammarsDir } from '../../support/paths';
 
 registerBuiltinCheckers();
@@ -16,10 +17,11 @@ export function loadLayersGrammars(): Promise<Grammars> {
   return grammars;
 }
 
-export function analyzeFile(g: Grammars, path: string, text: string, options: Partial<AnalysisOptions> = {}): AnalysisResult {
+/** `trees`: parse incrementally from the file's previous tree, as the server does for open documents. */
+export function analyzeFile(g: Grammars, path: string, text: string, options: Partial<AnalysisOptions> = {}, trees?: DocumentTrees): AnalysisResult {
   const grammar = grammarFor(path);
   if (!grammar) throw new Error(`no grammar for ${path}`);
-  return analyzeDocument({ uri: path, grammar, text }, g, { ...defaultAnalysisOptions, ...options });
+  return analyzeDocument({ uri: path, grammar, text }, g, { ...defaultAnalysisOptions, ...options }, trees);
 }
 
 export interface LayersExpectation {

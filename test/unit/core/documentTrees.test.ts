@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Grammars, grammarFor } from '../../../src/core/parse/grammars';
+import { DocumentTrees, textEdit } from '../../../src/core/parse/documentTrees';
+import { describeSyntaxTree, toSyntaxTree } from '../../../src/core/parse/syntaxTree';
+import { analyzeDocument, defaultAnalysisOptions } from '../../../src/core/analysis';
+import { registerBuiltinCheckers } from '../../../src/core/checkers';
+import { fixturesDir, grammarsDir } from '../../support/paths';
+
+registerBuiltinCheckers();
+const grammarsReady = Grammars.load(grammarsDir);
+
+/** A small seeded generator, so a failure names an edit that can be replayed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+const insertions = ['x', ' ', '\n', '(', ')', ':', '    ', '+ 1', '# é 😀\n', '"', 'def f(', '\r\n', ',', '[2, 2]'];
+
+function edited(text: string, next: () => number): string {
+  const at = Math.floor(next() * (text.length + 1));
+  const roll = next();
+  if (roll < 0.4) return text.slice(0, at) + insertions[Math.floor(next() * insertions.length)]! + text.slice(at);
+  if (roll < 0.7) return text.slice(0, at) + text.slice(Math.min(text.length, at + 1 + Math.floor(next() * 12)));
+  // Replace a whole line, as a paste or an undo does.
+  const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+  const lineEnd = text.indexOf('\n', at);
+  return text.slice(0, lineStart) + 'y = x + self.shortcut(x)' + (lineEnd < 0 ? '' : text.slice(lineEnd));
+}
+
+test('the tree after a run of random edits, parsed incrementally, is the tree of a fresh parse', async () => {
+  const grammars = await grammarsReady;
+  const trees = new DocumentTrees();
+  const files = ['pytorch', 'keras', 'tfjs'].flatMap((dir) => readdirSync(join(fixturesDir, dir)).slice(0, 6).map((f) => join(fixturesDir, dir, f)));
+  const next = random(6);
+  let compared = 0;
+  for (const file of files) {
+    const grammar = grammarFor(file);
+    if (!grammar) continue;
+    let text = readFileSync(file, 'utf8');
+    for (let step = 0; step < 25; step++) {
+      text = edited(text, next);
+      const incremental = trees.parse(grammars, file, grammar, text);
+      const fresh = grammars.parse(grammar, text);
+      try {
+        assert.equal(incremental.rootNode.toString(), fresh.rootNode.toString(), `${file}, edit ${step}`);
+        assert.equal(describeSyntaxTree(toSyntaxTree(incremental, text, grammar)), describeSyntaxTree(toSyntaxTree(fresh, text, grammar)), `${file}, edit ${step}`);
+        compared++;
+      } finally {
+        fresh.delete();
+      }
+    }
+  }
+  assert.equal(trees.size, files.length);
+  trees.clear();
+  assert.equal(trees.size, 0);
+  assert.ok(compared > 300, `${compared} edits compared`);
+});
+
+test('the edit between two texts covers exactly what changed and never splits a surrogate pair', () => {
+  const edit = textEdit('a = 1\nb = 22\nc = 3\n', 'a = 1\nb = 2\nc = 3\n');
+  assert.deepEqual(
+    { start: edit.startIndex, oldEnd: edit.oldEndIndex, newEnd: edit.newEndIndex, startPosition: edit.startPosition, oldEndPosition: edit.oldEndPosition, newEndPosition: edit.newEndPosition },
+    { start: 11, oldEnd: 12, newEnd: 11, startPosition: { row: 1, column: 5 }, oldEndPosition: { row: 1, column: 6 }, newEndPosition: { row: 1, column: 5 } },
+  );
+  // 😀 and 😃 share their high surrogate: the edit must start before it.
+  const emoji = textEdit('# 😀\nx', '# 😃\nx');
+  assert.equal(emoji.startIndex, 2);
+  assert.equal(emoji.oldEndIndex, 4);
+  const lines = textEdit('x\n', 'x\ny\nz\n');
+  assert.deepEqual([lines.startIndex, lines.oldEndIndex, lines.newEndIndex], [2, 2, 6]);
+  assert.deepEqual(lines.newEndPosition, { row: 3, column: 0 });
+});
+
+test('checking through the tree cache gives the same findings as a fresh check, edit after edit', async () => {
+  const grammars = await grammarsReady;
+  const trees = new DocumentTrees();
+  const file = join(fixturesDir, 'pytorch', readdirSync(join(fixturesDir, 'pytorch')).find((f) => f.includes('stride'))!);
+  const original = readFileSync(file, 'utf8');
+  const lines = original.split('\n');
+  const options = { ...defaultAnalysisOptions, budgetMs: 10_000 };
+  let findings = 0;
+  for (let i = 0; i < lines.length; i += 3) {
+    // Comment a line out and back in, as a user trying a change does.
+    for (const text of [[...lines.slice(0, i), `# ${lines[i]}`, ...lines.slice(i + 1)].join('\n'), original]) {
+      const cached = analyzeDocument({ uri: file, grammar: 'python', text }, grammars, options, trees);
+      const fresh = analyzeDocument({ uri: file, grammar: 'python', text }, grammars, options);
+      assert.deepEqual(cached.findings, fresh.findings, `line ${i + 1}`);
+      findings += fresh.findings.length;
+    }
+  }
+  assert.ok(findings > 0, 'the fixture has findings to compare');
+  trees.clear();
+});
