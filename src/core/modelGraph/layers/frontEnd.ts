@@ -1,21 +1,21 @@
 // What the Keras and TF.js front ends share: parse, convert to the layers program, list or
 // extract; a failure anywhere is a message, never an exception out of the front end.
-import type { Tree } from 'web-tree-sitter';
 import type { SourceDocument } from '../../analysis';
 import type { Program } from '../../keras/syntax';
 import type { Grammars } from '../../parse/grammars';
+import { type SyntaxNode, toSyntaxTree } from '../../parse/syntaxTree';
 import type { ModelCandidate, ModelExtractionRequest } from '../extract';
 import type { GraphFramework, ModelExtraction } from '../graph';
 import { layersModelCandidates } from './candidates';
 import { extractLayersModel } from './extractLayers';
 
 type LayersFramework = Exclude<GraphFramework, 'pytorch'>;
-type ToProgram = (tree: Tree, text: string) => Program;
+type ToProgram = (root: SyntaxNode, text: string) => Program;
 
 function withProgram<T>(document: SourceDocument, grammars: Grammars, toProgram: ToProgram, run: (program: Program) => T): T {
   const tree = grammars.parse(document.grammar, document.text);
   try {
-    return run(toProgram(tree, document.text));
+    return run(toProgram(toSyntaxTree(tree, document.text, document.grammar), document.text));
   } finally {
     tree.delete();
   }
