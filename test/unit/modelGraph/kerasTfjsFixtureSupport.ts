@@ -110,6 +110,8 @@ export function checkExpectation(extraction: ModelExtraction | { error: string }
   if (f.has('output')) assert.deepEqual(output, numbers(f.get('output')), `${where}: output shape`);
   // `inputs=tokens:1000,float`: each model input's kind (and a token input's vocabulary).
   if (f.has('inputs')) assert.deepEqual(graph.inputs.map((i) => (i.kind === 'tokens' ? `tokens:${i.vocabulary}` : 'float')).join(','), f.get('inputs'), `${where}: inputs`);
+  // `activations=relu,gelu`: the activation functions in graph order.
+  if (f.has('activations')) assert.equal(graph.nodes.flatMap((n) => (n.op.op === 'activation' ? [n.op.fn] : [])).join(','), f.get('activations'), `${where}: activations`);
   if (f.has('input_shape')) assert.deepEqual(extraction.inputShape, numbers(f.get('input_shape')), `${where}: input shape`);
   if (f.has('plain_trainable') || f.has('plain_non_trainable')) {
     const twin = plainTwin(graph);

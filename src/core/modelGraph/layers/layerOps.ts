@@ -141,7 +141,8 @@ const activationNames: ReadonlyMap<string, { fn: ActivationFn; alpha?: number } 
 /** The activation op for a name (`'relu'`), null for none (`'linear'`, None), or a reason. */
 export function activationOp(v: Value | undefined): GraphOp | null | { reason: string } {
   if (isNone(v)) return null;
-  const name = readString(v);
+  // `activation=tf.nn.relu` / `keras.activations.gelu`: the function's own name.
+  const name = v?.t === 'ns' && /^(?:tf\.nn|tf\.math|keras\.activations|keras\.ops|tf)\.\w+$/.test(v.path) ? v.path.split('.').pop() : readString(v);
   if (name === undefined) return { reason: 'its activation is not a name the analyser can read' };
   const known = activationNames.get(name);
   if (known === undefined) return { reason: `activation '${name}' is not one the probe builds` };
