@@ -869,6 +869,13 @@ export function buildGraphModel(tf: TensorFlow, graph: ModelGraph, seed: number,
       });
       const value = evaluate(node, args, values, inputTensors);
       const fusion = fusions.get(node.id);
+      // The graph's shapes come from another process: what an op gives must be what the node
+      // says (batch aside), or the sizes the plan was checked against mean nothing.
+      const landed = nodes[fusion ? fusion.lands : node.id]!;
+      const actual = shapeOf(value);
+      if (actual.length !== landed.shape.length || actual.some((d, i) => i > 0 && d !== landed.shape[i])) {
+        fail(landed, `gives shape ${JSON.stringify(actual.slice(1))} (batch aside) where the graph says ${JSON.stringify(landed.shape.slice(1))}`);
+      }
       values[fusion ? fusion.lands : node.id] = value;
       const layer = layerOfNode.get(node.id);
       if (collect && layer !== undefined) layerOutputs[layer] = value.t;

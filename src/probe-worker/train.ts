@@ -161,7 +161,7 @@ export async function runVariant(backend: SelectedBackend, plan: ProbePlan, vari
       const report = step % plan.gradientEvery === 0;
       const batch = setup.batch(step);
       const rows = batch.labels.length;
-      const result = tf.tidy(() => {
+      const trainStep = () => tf.tidy(() => {
         const inputs = batch.inputs.map((values, i) => tf.tensor(values, setup.inputShapes[i]!.shape, setup.inputShapes[i]!.dtype));
         const labels = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), classes);
         const collected: tfc.Tensor[] = [];
@@ -178,6 +178,17 @@ export async function runVariant(backend: SelectedBackend, plan: ProbePlan, vari
         }, model.variables);
         return { value, grads, correct: correct!, activationStats };
       });
+      let result: ReturnType<typeof trainStep>;
+      try {
+        result = trainStep();
+      } catch (err) {
+        // A graph the builder refuses, or one TensorFlow.js cannot run, is a bad plan, not a crash.
+        if (err instanceof GraphBuildError) throw new ProbeRunError('invalid-plan', `${spec.id}: ${err.message}`, step);
+        if (spec.graph && step === 0 && !/memory|allocat/i.test(String(err))) {
+          throw new ProbeRunError('invalid-plan', `${spec.id}: TensorFlow.js could not run the model: ${err instanceof Error ? err.message : String(err)}`, step);
+        }
+        throw err;
+      }
       const norms = optimizer.apply(result.grads);
       const loss = result.value.dataSync()[0]!;
       const accuracy = result.correct.dataSync()[0]! / rows;

@@ -7,7 +7,7 @@ import { plainTwin } from '../../../src/core/modelGraph/plainTwin';
 import { probeProtocolVersion, type ProbeMessage, type ProbePlan, type ProbeTask } from '../../../src/core/probe/protocol';
 import { selectBackend } from '../../../src/probe-worker/backend';
 import { buildGraphModel } from '../../../src/probe-worker/graphModel';
-import { runVariant } from '../../../src/probe-worker/train';
+import { ProbeRunError, runVariant } from '../../../src/probe-worker/train';
 import { cifarResNet, mlp, tinyTransformer } from './graphFixtures';
 
 const backendReady = selectBackend('wasm');
@@ -113,4 +113,16 @@ test('an MLP (Keras) and a Transformer over tokens build and train', async () =>
   assert.ok(losses.slice(-5).reduce((a, b) => a + b) / 5 < losses[0]! - 0.3, `${losses}`);
   const started = messages[0] as Extract<ProbeMessage, { type: 'started' }>;
   assert.deepEqual(started.layers.slice(0, 4).map((l) => l.name), ['wte', 'h.0.attn', 'h.0.mlp.c_fc', 'h.0.mlp.c_proj']);
+});
+
+test('a graph whose ops do not give the shapes it claims ends with invalid-plan naming the node', async () => {
+  const graph = cifarResNet({ blocks: [1, 1, 1], width: 4, inputSize: 8, shortcut: 'B' });
+  // an upsampling the graph says keeps the size: the sizes checked in the plan would be wrong
+  const conv = graph.nodes.find((n) => n.name === 'layer1.0.conv1')!;
+  conv.op = { op: 'upsample', spatialDims: 2, scale: [4, 4], mode: 'nearest' };
+  const backend = await backendReady;
+  await assert.rejects(
+    runVariant(backend, planFor(graph, { kind: 'classification', classes: 10 }), 'model', { emit: () => undefined, cancelled: () => false }),
+    (err: unknown) => err instanceof ProbeRunError && err.code === 'invalid-plan' && /layer1\.0\.conv1 \(upsample\): gives shape \[4,32,32\] \(batch aside\) where the graph says \[4,8,8\]/.test(err.message),
+  );
 });
