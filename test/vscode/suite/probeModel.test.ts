@@ -45,6 +45,16 @@ suite('Probe This Model: the example CIFAR ResNet-20 from the command palette', 
     assert.equal(probe.command?.command, 'residualLens.probeModel');
     assert.equal(probe.command?.arguments?.[1], 'CifarResNet');
     assert.ok(!lenses.some((l) => l.command?.arguments?.[1] === 'BasicBlock'), 'no lens on the block used inside the model');
+
+    // residualLens.codeLens turns them off.
+    const config = vscode.workspace.getConfiguration('residualLens');
+    await config.update('codeLens', false, vscode.ConfigurationTarget.Global);
+    try {
+      const off = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri);
+      assert.ok(!off.some((l) => l.command?.command === 'residualLens.probeModel'), 'no Probe depth lens with the setting off');
+    } finally {
+      await config.update('codeLens', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 
   test('cursor in the class, command palette: the panel shows the gradient flow with source names, and a click on a layer moves the cursor to its line', async function () {
