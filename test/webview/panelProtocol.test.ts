@@ -167,6 +167,32 @@ test('panel messages are validated both ways', () => {
   assert.equal(parsePanelState(undefined).problem, null, 'a fresh panel has no saved state');
 });
 
+test('Probe This Model messages: a layer’s reveal request and the run’s source are validated', () => {
+  assert.deepEqual(parsePanelToHostMessage({ type: 'revealSource', uri: 'file:///ws/model.py', line: 13 }), {
+    ok: true,
+    value: { type: 'revealSource', uri: 'file:///ws/model.py', line: 13 },
+    ignoredFields: [],
+  });
+  for (const bad of [
+    { type: 'revealSource', uri: 'file:///ws/model.py', line: -1 },
+    { type: 'revealSource', uri: 'file:///ws/model.py', line: 1.5 },
+    { type: 'revealSource', uri: 'file:///ws/model.py' },
+    { type: 'revealSource', uri: 42, line: 1 },
+    { type: 'revealSource', uri: '', line: 1 },
+    { type: 'revealSource', uri: 'x'.repeat(5000), line: 1 },
+  ]) {
+    assert.equal(parsePanelToHostMessage(bad).ok, false, JSON.stringify(bad).slice(0, 80));
+  }
+  const extra = parsePanelToHostMessage({ type: 'revealSource', uri: 'file:///ws/model.py', line: 2, column: 4 });
+  assert.ok(extra.ok);
+  assert.deepEqual(extra.ignoredFields, ['column']);
+
+  assert.deepEqual(parseHostToPanelMessage({ type: 'source', model: 'CifarResNet', stale: null }), { ok: true, value: { type: 'source', model: 'CifarResNet', stale: null }, ignoredFields: [] });
+  assert.deepEqual(parseHostToPanelMessage({ type: 'source' }), { ok: true, value: { type: 'source', model: null, stale: null }, ignoredFields: [] });
+  assert.equal(parseHostToPanelMessage({ type: 'source', model: 3, stale: null }).ok, false);
+  assert.equal(parseHostToPanelMessage({ type: 'source', model: 'M', stale: {} }).ok, false);
+});
+
 test('the host batches stream messages: at most one post per 100 ms, none lost', async () => {
   const deliveries: number[][] = [];
   const batcher = new MessageBatcher<number>(100, (items) => deliveries.push(items));

@@ -141,10 +141,14 @@ suite('Probe This Model: the example CIFAR ResNet-20 from the command palette', 
     await ui.waitForText('.codelens-decoration', 'vs plain twin', 20000);
     await ui.screenshot('probe-model-verdict-lens');
 
+    // The host opens only what a layer of the run names: a page cannot make it open anything else.
+    const api = await residualLens();
+    assert.equal(await api.probePanel.revealSource('file:///etc/passwd', 0), false);
+    assert.ok(!vscode.workspace.textDocuments.some((d) => d.uri.path === '/etc/passwd'), 'not opened');
+
     const document = await vscode.workspace.openTextDocument(uri);
     const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
     await editor.edit((edit) => edit.insert(new vscode.Position(document.lineCount, 0), '# an edit after the probe\n'));
-    const api = await residualLens();
     await waitFor(() => api.probePanel.runSource?.stale, 5000, 'the run marked stale');
     await ui.frameWaitForText('older version of the code', 10000);
     await ui.screenshot('probe-model-stale');
