@@ -125,7 +125,7 @@ export function analyzeDocument(
     }
     const deadline = started + options.budgetMs;
     let syntaxTree: SyntaxNode | undefined;
-    const syntax = (): SyntaxNode => (syntaxTree ??= toSyntaxTree(tree, document.text, document.grammar));
+    const syntax = (): SyntaxNode => (syntaxTree ??= trees ? trees.syntax(document.uri) : toSyntaxTree(tree, document.text, document.grammar));
     const findings: Finding[] = [];
     const annotations: ShapeAnnotation[] = [];
     for (const checker of applicable) {

@@ -4,11 +4,16 @@
 // whatever the editor sent (one keystroke, several debounced changes, a whole new text).
 import { Edit, type Point, type Tree } from 'web-tree-sitter';
 import type { GrammarName, Grammars } from './grammars';
+import { type PreviousSyntax, type SyntaxNode, toSyntaxTree } from './syntaxTree';
 
 interface Entry {
   grammar: GrammarName;
   text: string;
   tree: Tree;
+  /** The plain copy of `tree`, once a checker asked for it. */
+  syntax?: SyntaxNode;
+  /** The previous text's copy and the edit since, until this text's copy is made from them. */
+  previous?: PreviousSyntax;
 }
 
 export class DocumentTrees {
@@ -23,18 +28,40 @@ export class DocumentTrees {
     if (previous && previous.grammar === grammar && previous.text === text) return previous.tree;
     this.entries.delete(uri);
     let tree: Tree;
+    let previousSyntax: PreviousSyntax | undefined;
     try {
       if (previous && previous.grammar === grammar) {
-        previous.tree.edit(textEdit(previous.text, text));
+        const edit = textEdit(previous.text, text);
+        previous.tree.edit(edit);
         tree = grammars.parse(grammar, text, previous.tree);
+        if (previous.syntax) {
+          previousSyntax = {
+            root: previous.syntax, grammar, start: edit.startIndex, oldEnd: edit.oldEndIndex, newEnd: edit.newEndIndex,
+            rowDelta: edit.newEndPosition.row - edit.oldEndPosition.row,
+          };
+        }
       } else {
         tree = grammars.parse(grammar, text);
       }
     } finally {
       previous?.tree.delete();
     }
-    this.entries.set(uri, { grammar, text, tree });
+    this.entries.set(uri, { grammar, text, tree, ...(previousSyntax ? { previous: previousSyntax } : {}) });
     return tree;
+  }
+
+  /**
+   * The plain copy of the tree the last `parse` of `uri` returned, made once; top-level
+   * statements that the edit since the previous copy did not touch are taken from it.
+   */
+  syntax(uri: string): SyntaxNode {
+    const entry = this.entries.get(uri);
+    if (!entry) throw new Error(`no tree for ${uri}: parse it first`);
+    if (!entry.syntax) {
+      entry.syntax = toSyntaxTree(entry.tree, entry.text, entry.grammar, entry.previous);
+      delete entry.previous;
+    }
+    return entry.syntax;
   }
 
   /** Frees the document's tree (the document was closed). */

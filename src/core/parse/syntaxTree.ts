@@ -85,8 +85,23 @@ const scriptPolicy: ConversionPolicy = {
   ]),
 };
 
+/**
+ * The copy of the previous text's tree and the one edit since (documentTrees.ts): top-level
+ * statements the edit did not touch are taken from it instead of being copied from wasm.
+ */
+export interface PreviousSyntax {
+  root: SyntaxNode;
+  grammar: GrammarName;
+  /** The edited span: [start, oldEnd) of the old text became [start, newEnd) of the new one. */
+  start: number;
+  oldEnd: number;
+  newEnd: number;
+  /** Rows the edit added (negative: removed). */
+  rowDelta: number;
+}
+
 /** The plain copy of `tree`, whose text is `source`. */
-export function toSyntaxTree(tree: Tree, source: string, grammar: GrammarName): SyntaxNode {
+export function toSyntaxTree(tree: Tree, source: string, grammar: GrammarName, previous?: PreviousSyntax): SyntaxNode {
   const lineStarts = [0];
   for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) lineStarts.push(i + 1);
   const language = tree.language;
@@ -98,8 +113,85 @@ export function toSyntaxTree(tree: Tree, source: string, grammar: GrammarName): 
     typeNames: language.types,
     fieldNames: language.fields,
     types: new Map(),
+    reusable: previous && previous.grammar === grammar ? reusableStatements(previous) : undefined,
   };
   return withCursor(tree, (cursor) => convert(cursor, context, 0, typeOf(cursor, context), -1));
+}
+
+/** The previous top-level statements outside the edit, by where they start in the new text. */
+function reusableStatements(previous: PreviousSyntax): Reusable {
+  const byStart = new Map<number, SyntaxNode>();
+  const indexDelta = previous.newEnd - previous.oldEnd;
+  for (const node of previous.root.children) {
+    if (node.broken) continue;
+    // Touching the edit is not enough to keep: typing at a statement's end changes it.
+    if (node.endIndex < previous.start) byStart.set(node.startIndex, node);
+    else if (node.startIndex > previous.oldEnd) byStart.set(node.startIndex + indexDelta, node);
+  }
+  return { byStart, indexDelta, rowDelta: previous.rowDelta, editStart: previous.start, newEditEnd: previous.newEnd };
+}
+
+interface Reusable {
+  byStart: Map<number, SyntaxNode>;
+  indexDelta: number;
+  rowDelta: number;
+  editStart: number;
+  newEditEnd: number;
+}
+
+/**
+ * The previous copy of the top-level statement at the cursor, where the same text of the
+ * same type sits there outside the edit: the same text at the top level parses the same.
+ */
+function reuseStatement(cursor: SyntaxCursor, context: ConvertContext, reusable: Reusable, type: string, knownStart: number): SyntaxNode | undefined {
+  const startIndex = knownStart >= 0 ? knownStart : cursor.startIndex();
+  const old = reusable.byStart.get(startIndex);
+  if (!old || old.type !== type) return undefined;
+  const endIndex = cursor.endIndex();
+  const after = startIndex > reusable.newEditEnd;
+  if (!after && endIndex >= reusable.editStart) return undefined;
+  const shift = after ? reusable.indexDelta : 0;
+  if (old.endIndex + shift !== endIndex) return undefined;
+  const startRow = rowOf(context.lineStarts, startIndex);
+  if (startRow !== old.startRow + (after ? reusable.rowDelta : 0) || startIndex - context.lineStarts[startRow]! !== old.startCol) return undefined;
+  return shift === 0 && startRow === old.startRow ? old : shifted(old, shift, startRow - old.startRow);
+}
+
+/** A copy of `node` moved by `indexDelta` code units and `rowDelta` rows (columns stay). */
+function shifted(node: SyntaxNode, indexDelta: number, rowDelta: number): SyntaxNode {
+  // Written out field by field: the same object shape as `convert` makes, and far faster than a spread.
+  const copy: SyntaxNode = {
+    type: node.type,
+    children: noNodes,
+    fields: noFields,
+    ops: node.ops,
+    opStarts: node.opStarts,
+    text: node.text,
+    startRow: node.startRow + rowDelta,
+    startCol: node.startCol,
+    endRow: node.endRow + rowDelta,
+    endCol: node.endCol,
+    startIndex: node.startIndex + indexDelta,
+    endIndex: node.endIndex + indexDelta,
+    broken: node.broken,
+  };
+  if (node.opStarts.length) {
+    const opStarts: number[] = [];
+    for (const at of node.opStarts) opStarts.push(at + indexDelta);
+    copy.opStarts = opStarts;
+  }
+  const count = node.children.length;
+  if (count) {
+    const children: SyntaxNode[] = [];
+    for (let i = 0; i < count; i++) children.push(shifted(node.children[i]!, indexDelta, rowDelta));
+    copy.children = children;
+    if (node.fields !== noFields) {
+      const fields: Record<string, SyntaxNode> = {};
+      for (const name in node.fields) fields[name] = children[node.children.indexOf(node.fields[name]!)]!;
+      copy.fields = fields;
+    }
+  }
+  return copy;
 }
 
 interface ConvertContext {
@@ -111,6 +203,8 @@ interface ConvertContext {
   typeNames: readonly (string | null)[];
   fieldNames: readonly (string | null)[];
   types: Map<number, NodeType>;
+  /** Top-level statements of the previous copy that may be kept. */
+  reusable: Reusable | undefined;
 }
 
 interface NodeType {
@@ -205,9 +299,10 @@ function convert(cursor: SyntaxCursor, context: ConvertContext, depth: number, n
     if (childType.named) {
       const fieldId = askField ? cursor.fieldId() : 0;
       const field = fieldId ? context.fieldNames[fieldId] : null;
-      const child = field && policy.stubFields.has(field)
+      const reused = depth === 0 && context.reusable ? reuseStatement(cursor, context, context.reusable, childType.type, childStart) : undefined;
+      const child = reused ?? (field && policy.stubFields.has(field)
         ? stub(cursor, context, childType.type, childStart)
-        : convert(cursor, context, depth + 1, childType, childStart);
+        : convert(cursor, context, depth + 1, childType, childStart));
       children.push(child);
       if (field && !(field in node.fields)) {
         if (node.fields === noFields) node.fields = {};

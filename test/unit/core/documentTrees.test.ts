@@ -34,7 +34,7 @@ function edited(text: string, next: () => number): string {
   return text.slice(0, lineStart) + 'y = x + self.shortcut(x)' + (lineEnd < 0 ? '' : text.slice(lineEnd));
 }
 
-test('the tree after a run of random edits, parsed incrementally, is the tree of a fresh parse', async () => {
+test('the tree and its plain copy after a run of random edits, made incrementally, are those of a fresh parse', async () => {
   const grammars = await grammarsReady;
   const trees = new DocumentTrees();
   const files = ['pytorch', 'keras', 'tfjs'].flatMap((dir) => readdirSync(join(fixturesDir, dir)).slice(0, 6).map((f) => join(fixturesDir, dir, f)));
@@ -50,7 +50,8 @@ test('the tree after a run of random edits, parsed incrementally, is the tree of
       const fresh = grammars.parse(grammar, text);
       try {
         assert.equal(incremental.rootNode.toString(), fresh.rootNode.toString(), `${file}, edit ${step}`);
-        assert.equal(describeSyntaxTree(toSyntaxTree(incremental, text, grammar)), describeSyntaxTree(toSyntaxTree(fresh, text, grammar)), `${file}, edit ${step}`);
+        // The copy keeps the statements the edit did not touch from the previous copy.
+        assert.equal(describeSyntaxTree(trees.syntax(file)), describeSyntaxTree(toSyntaxTree(fresh, text, grammar)), `${file}, edit ${step}`);
         compared++;
       } finally {
         fresh.delete();
@@ -96,5 +97,29 @@ test('checking through the tree cache gives the same findings as a fresh check, 
     }
   }
   assert.ok(findings > 0, 'the fixture has findings to compare');
+  trees.clear();
+});
+
+test('statements before an edit are kept as they were, those after it are moved, the edited one is copied anew', async () => {
+  const grammars = await grammarsReady;
+  const trees = new DocumentTrees();
+  const uri = 'edit.py';
+  const text = 'import torch\n\ndef a(x):\n    return x + 1\n\ndef b(x):\n    return x * 2\n\ndef c(x):\n    return x - 3\n';
+  trees.parse(grammars, uri, 'python', text);
+  const before = trees.syntax(uri);
+  const edited = text.replace('x * 2', 'x * 2 + (\n  4)');
+  trees.parse(grammars, uri, 'python', edited);
+  const after = trees.syntax(uri);
+  const fresh = grammars.parse('python', edited);
+  try {
+    assert.equal(describeSyntaxTree(after), describeSyntaxTree(toSyntaxTree(fresh, edited, 'python')));
+  } finally {
+    fresh.delete();
+  }
+  assert.equal(after.children[0], before.children[0], 'the import is the same object');
+  assert.equal(after.children[1], before.children[1], 'a() is the same object');
+  assert.notEqual(after.children[2], before.children[2], 'b() was edited');
+  assert.notEqual(after.children[3], before.children[3], 'c() moved down a row');
+  assert.equal(after.children[3]!.startRow, before.children[3]!.startRow + 1);
   trees.clear();
 });
