@@ -145,3 +145,26 @@ test('extractModel is cancellable: a request cancelled at once is answered Reque
     await server.stop();
   }
 });
+
+test('the dispatcher picks the front end by framework: Keras and TF.js files list their models, and a model that cannot be built says why', async () => {
+  const { server } = await LanguageServerProcess.start({ workspaceScan: false });
+  try {
+    for (const [path, language, framework] of [
+      [join(examplesDir, 'keras', 'resnet_block.py'), 'python', 'keras'],
+      [join(examplesDir, 'tfjs', 'residual.ts'), 'typescript', 'tfjs'],
+    ] as const) {
+      const uri = `file://${path}`;
+      await server.open(uri, language, readFileSync(path, 'utf8'), 1);
+      const listed = (await server.connection.sendRequest(listModelsMethod, { uri })) as ListModelsResult;
+      const model = listed.models.find((m) => m.name === 'model');
+      assert.ok(model, `${framework}: models ${listed.models.map((m) => `${m.name} (${m.framework})`).join(', ')}`);
+      assert.equal(model.framework, framework);
+      // Both examples add a 16-channel input to a 32-channel output: the probe refuses, naming both shapes.
+      const result = (await server.connection.sendRequest(extractModelMethod, { uri, modelName: 'model' })) as ExtractModelResult;
+      const reasons = 'error' in result ? result.error : result.extraction.unsupported.map((u) => u.reason).join('; ');
+      assert.match(reasons, /shapes do not match.*32.*16|16.*32/, `${framework}: ${reasons}`);
+    }
+  } finally {
+    await server.stop();
+  }
+});
