@@ -12,7 +12,7 @@ import { allParamsDefaulted, freshFile, loadAst, modulePathCandidates, parseInpu
 import { type FileInfo, type InstanceValue, type TensorValue, type Value, Scope, inputTensor, intValue } from '../pytorch/values';
 import type { ModelCandidate, ModelExtractionRequest, ModelGraphFrontEnd } from './extract';
 import { type DepthParameter, type GraphNode, type GraphSource, type ModelExtraction, type ModelGraph, type ModelGraphVariant, type UnsupportedOperation, isWeightedOp } from './graph';
-import { type DepthOverride, PyTorchGraphRecorder, type RecordedNode } from './pytorch/recorder';
+import { CaptureComplete, type DepthOverride, PyTorchGraphRecorder, type RecordedNode } from './pytorch/recorder';
 
 /** The batch of the graph's input when the file does not give one (the probe sets its own). */
 export const defaultBatch = 8;
@@ -30,6 +30,8 @@ interface RunContext {
   log: (line: string) => void;
   /** Imported files, parsed once for all runs of one extraction. */
   asts: Map<string, { source: string; root: PyNode; uri: string } | null>;
+  /** How the first run found the model: the variants need not run the file's `__main__` when it did not build it. */
+  rootFoundBy?: 'module code' | 'factory or defaults';
 }
 
 interface DepthCandidate {
@@ -267,8 +269,9 @@ function runOnce(context: RunContext, override: DepthOverride | undefined, reque
   const frame = { scope: new Scope(), file: main, inForward: false };
 
   try {
-    // 1. The file's own code: module level and __main__.
-    interp.execFile(main, false);
+    // 1. The file's own code: module level and __main__ (definitions only for a depth variant of a model the file does not build itself).
+    interp.execFile(main, context.rootFoundBy === 'factory or defaults');
+    if (recorder.root) context.rootFoundBy ??= 'module code';
     // 2. Factory functions that take no arguments (`def resnet20(): return ResNet(...)`).
     for (const def of main.root.children.map(unwrapDecorated)) {
       if (recorder.root) break;
@@ -287,9 +290,11 @@ function runOnce(context: RunContext, override: DepthOverride | undefined, reque
     }
   } catch (err) {
     if (!(err instanceof BudgetExhausted)) throw err;
-    if (!recorder.root) return { error: `${modelName}: the analysis ran out of its time budget before it found how the file builds the model (${err.message})` };
-    log(`${document.uri}: ${modelName}: the file's own code was cut short (${err.message}); the model it built is used`);
+    if (err instanceof CaptureComplete) context.rootFoundBy ??= 'module code';
+    else if (!recorder.root) return { error: `${modelName}: the analysis ran out of its time budget before it found how the file builds the model (${err.message})` };
+    else log(`${document.uri}: ${modelName}: the file's own code was cut short (${err.message}); the model it built is used`);
   }
+  context.rootFoundBy ??= 'factory or defaults';
   limits.deadline = context.deadline;
   interp.steps = 0;
   const root = recorder.root;

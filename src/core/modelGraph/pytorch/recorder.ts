@@ -5,7 +5,7 @@
 // defines it, and every functional op a node with the line of its forward statement.
 // What it cannot express becomes an UnsupportedOperation, never a guessed node.
 import type { CallArgs, GraphRecorderHooks } from '../../pytorch/interpreter';
-import { toParam } from '../../pytorch/interpreter';
+import { BudgetExhausted, toParam } from '../../pytorch/interpreter';
 import type { ClassInfo, FileInfo, InstanceValue, Layout, TensorTrace, TensorValue, Value } from '../../pytorch/values';
 import { type PyNode, nodeText } from '../../parse/python-ast';
 import { bindLayerParams, functionalTable, layerTable } from '../../shapes/layers';
@@ -21,6 +21,9 @@ export interface RecordedNode extends Omit<GraphNode, 'shape'> {
   /** The module object whose weights the node uses: nodes of one module share them. */
   weightsOf?: object;
 }
+
+/** Ends the run of the file's own code once it has built and called the model (passes every guard, as a spent budget does). */
+export class CaptureComplete extends BudgetExhausted {}
 
 export interface DepthOverride {
   /** Index among the constructor's parameters after `self`. */
@@ -336,7 +339,11 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
   }
 
   call(fn: Value, args: CallArgs, result: Value, node: PyNode, file: FileInfo): Value {
-    if (!this.recording) return this.constantCall(fn, args, result);
+    if (!this.recording) {
+      // The file's own code has built the model and run it once: what follows (a training loop) adds nothing.
+      if (this.root && fn === this.root) throw new CaptureComplete('the file ran the model');
+      return this.constantCall(fn, args, result);
+    }
     const source = sourceOf(node, file);
     const text = shortText(node, file);
     const tensorArgs = [...args.positional, ...args.keywords.values()];
