@@ -11,10 +11,26 @@ type Node = SyntaxNode;
 
 const maxDepth = 200;
 
+/**
+ * The statement each top-level syntax node became. After an edit the syntax tree keeps the
+ * nodes of the statements before it (parse/documentTrees.ts): their conversion is kept too.
+ * Only the node's own text goes into its statement, and nothing changes either afterwards.
+ */
+const convertedStatements = new WeakMap<SyntaxNode, Stmt | undefined>();
+
 /** `root`: the module's syntax tree (toSyntaxTree with the python grammar). */
 export function pythonProgram(root: SyntaxNode, text: string): Program {
   const converter = new PythonConverter(text);
-  return { body: converter.block(root), text, language: 'python' };
+  const body: Stmt[] = [];
+  for (const child of named(root)) {
+    let statement = convertedStatements.get(child);
+    if (statement === undefined && !convertedStatements.has(child)) {
+      statement = converter.statement(child);
+      convertedStatements.set(child, statement);
+    }
+    if (statement) body.push(statement);
+  }
+  return { body, text, language: 'python' };
 }
 
 export function spanOf(node: Node): Span {
@@ -46,6 +62,10 @@ class PythonConverter {
       if (s) out.push(s);
     }
     return out;
+  }
+
+  statement(node: Node): Stmt | undefined {
+    return this.stmt(node);
   }
 
   private stmt(node: Node): Stmt | undefined {

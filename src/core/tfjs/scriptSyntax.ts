@@ -11,9 +11,25 @@ type Node = SyntaxNode;
 
 const maxDepth = 200;
 
+/**
+ * The statements each top-level syntax node became: after an edit the syntax tree keeps the
+ * nodes before it (parse/documentTrees.ts), and so their conversion (see pythonSyntax.ts).
+ */
+const convertedStatements = new WeakMap<SyntaxNode, Stmt[]>();
+
 /** `root`: the program's syntax tree (toSyntaxTree with a TypeScript or JavaScript grammar). */
 export function scriptProgram(root: SyntaxNode, text: string): Program {
-  return { body: new ScriptConverter(text).block(root), text, language: 'script' };
+  const converter = new ScriptConverter(text);
+  const body: Stmt[] = [];
+  for (const child of named(root)) {
+    let statements = convertedStatements.get(child);
+    if (!statements) {
+      statements = converter.statement(child);
+      convertedStatements.set(child, statements);
+    }
+    body.push(...statements);
+  }
+  return { body, text, language: 'script' };
 }
 
 function named(node: Node): Node[] {
@@ -46,6 +62,10 @@ class ScriptConverter {
     const out: Stmt[] = [];
     for (const child of named(node)) out.push(...this.stmt(child));
     return out;
+  }
+
+  statement(node: Node): Stmt[] {
+    return this.stmt(node);
   }
 
   private stmt(node: Node): Stmt[] {

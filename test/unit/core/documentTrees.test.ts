@@ -82,21 +82,26 @@ test('the edit between two texts covers exactly what changed and never splits a 
 test('checking through the tree cache gives the same findings as a fresh check, edit after edit', async () => {
   const grammars = await grammarsReady;
   const trees = new DocumentTrees();
-  const file = join(fixturesDir, 'pytorch', readdirSync(join(fixturesDir, 'pytorch')).find((f) => f.includes('stride'))!);
-  const original = readFileSync(file, 'utf8');
-  const lines = original.split('\n');
   const options = { ...defaultAnalysisOptions, budgetMs: 10_000 };
-  let findings = 0;
-  for (let i = 0; i < lines.length; i += 3) {
-    // Comment a line out and back in, as a user trying a change does.
-    for (const text of [[...lines.slice(0, i), `# ${lines[i]}`, ...lines.slice(i + 1)].join('\n'), original]) {
-      const cached = analyzeDocument({ uri: file, grammar: 'python', text }, grammars, options, trees);
-      const fresh = analyzeDocument({ uri: file, grammar: 'python', text }, grammars, options);
-      assert.deepEqual(cached.findings, fresh.findings, `line ${i + 1}`);
-      findings += fresh.findings.length;
+  for (const [dir, name] of [['pytorch', 'stride'], ['keras', 'bug'], ['tfjs', 'bug']]) {
+    const file = join(fixturesDir, dir, readdirSync(join(fixturesDir, dir)).find((f) => f.includes(name))!);
+    const grammar = grammarFor(file)!;
+    const comment = grammar === 'python' ? '# ' : '// ';
+    const original = readFileSync(file, 'utf8');
+    const lines = original.split('\n');
+    let findings = 0;
+    for (let i = 0; i < lines.length; i += 2) {
+      // Comment a line out and back in, as a user trying a change does.
+      for (const text of [[...lines.slice(0, i), `${comment}${lines[i]}`, ...lines.slice(i + 1)].join('\n'), original]) {
+        const cached = analyzeDocument({ uri: file, grammar, text }, grammars, options, trees);
+        const fresh = analyzeDocument({ uri: file, grammar, text }, grammars, options);
+        assert.deepEqual(cached.findings, fresh.findings, `${file}, line ${i + 1}`);
+        assert.deepEqual(cached.annotations, fresh.annotations, `${file}, line ${i + 1}`);
+        findings += fresh.findings.length;
+      }
     }
+    assert.ok(findings > 0, `${file} has findings to compare`);
   }
-  assert.ok(findings > 0, 'the fixture has findings to compare');
   trees.clear();
 });
 
