@@ -221,6 +221,24 @@ const maxNamedTicks = 48;
 /** A layer with a line of source behind it: what a click on the gradient chart opens. */
 export type LayerClickHandler = (variantId: string, layerIndex: number) => void;
 
+/**
+ * A plain twin (Probe This Model: id `<role>-plain`) is drawn at its model's positions,
+ * matched by layer name: it lacks the projection shortcuts, so by index its layers after
+ * the first projection would stand one place off the same layers of the model.
+ */
+export function gradientPositions(variants: readonly VariantResult[]): Map<string, Map<number, number>> {
+  const positions = new Map<string, Map<number, number>>();
+  for (const twin of variants) {
+    if (!twin.id.endsWith('-plain') || twin.spec?.architecture === 'residual') continue;
+    const model = variants.find((v) => v.id === twin.id.slice(0, -'-plain'.length));
+    if (!model) continue;
+    const byName = new Map(model.layers.map((l) => [l.name, l.index]));
+    if (!twin.layers.every((l) => byName.has(l.name))) continue;
+    positions.set(twin.id, new Map(twin.layers.map((l) => [l.index, byName.get(l.name)!])));
+  }
+  return positions;
+}
+
 export class ProbeCharts {
   private readonly charts = new Map<ChartName, LineChart>();
   /** What each chart was last drawn from; an unchanged chart is not redrawn. */
@@ -228,8 +246,10 @@ export class ProbeCharts {
   private theme: ChartTheme;
   /** Layer names by variant, for tooltips. */
   private layerNames = new Map<string, Map<number, string>>();
-  /** Variants whose layers have lines of source (Probe This Model): clickable, by layer index. */
-  private sourcedLayers = new Map<string, Set<number>>();
+  /** Variants whose layers have lines of source (Probe This Model): clickable; x on the chart → layer index. */
+  private sourcedLayers = new Map<string, Map<number, number>>();
+  /** Where each variant's layers stand on the gradient chart's x axis, by layer index (see gradientX). */
+  private gradientXs = new Map<string, Map<number, number>>();
   /** The gradient chart's x-axis labels: the source names of one variant's weight layers, by index. */
   private axisNames: Map<number, string> | null = null;
 
@@ -386,9 +406,10 @@ export class ProbeCharts {
       const dataset = chart.data.datasets[element.datasetIndex] as (LineDataset & { variantId?: string }) | undefined;
       const point = dataset?.data[element.index];
       const variantId = dataset?.variantId;
-      if (!point || variantId === undefined || !this.sourcedLayers.get(variantId)?.has(point.x)) continue;
+      const layerIndex = point && variantId !== undefined ? this.sourcedLayers.get(variantId)?.get(point.x) : undefined;
+      if (layerIndex === undefined || variantId === undefined) continue;
       const distance = y === null ? 0 : Math.abs(element.element.y - y);
-      if (!best || distance < best.distance) best = { variantId, layerIndex: point.x, distance };
+      if (!best || distance < best.distance) best = { variantId, layerIndex, distance };
     }
     return best ? { variantId: best.variantId, layerIndex: best.layerIndex } : null;
   }
@@ -398,7 +419,8 @@ export class ProbeCharts {
     const chart = this.chart('gradient');
     const datasetIndex = chart.data.datasets.findIndex((d) => (d as { variantId?: string }).variantId === variantId);
     if (datasetIndex < 0) return null;
-    const index = chart.data.datasets[datasetIndex]!.data.findIndex((p) => p.x === layerIndex);
+    const x = this.gradientXs.get(variantId)?.get(layerIndex) ?? layerIndex;
+    const index = chart.data.datasets[datasetIndex]!.data.findIndex((p) => p.x === x);
     const element = chart.getDatasetMeta(datasetIndex).data[index];
     return element ? { x: element.x, y: element.y } : null;
   }
@@ -433,8 +455,12 @@ export class ProbeCharts {
     const lossChart = this.chart('loss');
     if (chanceLoss === null) chanceLines.delete(lossChart);
     else chanceLines.set(lossChart, chanceLoss);
-    this.layerNames = new Map(variants.map((p) => [p.variant.id, new Map(p.variant.layers.map((l) => [l.index, l.name]))]));
-    this.sourcedLayers = new Map(variants.map((p) => [p.variant.id, new Set(p.variant.layers.filter((l) => l.sourceLine !== undefined && l.sourceUri !== undefined).map((l) => l.index))]));
+    this.gradientXs = gradientPositions(variants.map((p) => p.variant));
+    const xOf = (v: VariantResult, index: number): number => this.gradientXs.get(v.id)?.get(index) ?? index;
+    this.layerNames = new Map(variants.map((p) => [p.variant.id, new Map(p.variant.layers.map((l) => [xOf(p.variant, l.index), l.name]))]));
+    this.sourcedLayers = new Map(
+      variants.map((p) => [p.variant.id, new Map(p.variant.layers.filter((l) => l.sourceLine !== undefined && l.sourceUri !== undefined).map((l) => [xOf(p.variant, l.index), l.index]))]),
+    );
     // The axis is named after the first shown variant built from source (the model itself, before its twin).
     const named = variants.find((p) => p.visible && p.variant.layers.some((l) => l.sourceLine !== undefined));
     const axisNames = named ? new Map(named.variant.layers.filter((l) => l.kind !== 'norm').map((l) => [l.index, l.name])) : null;
@@ -463,7 +489,7 @@ export class ProbeCharts {
           .filter((i) => i < norms.length)
           .map((i) => {
             const y = norms[i] ?? null;
-            return { x: i, y: y !== null && (!wantLog || y > 0) ? y : null };
+            return { x: xOf(p.variant, i), y: y !== null && (!wantLog || y > 0) ? y : null };
           });
         return this.dataset(p, points, view.gradientSnapshot === 'latest');
       });
@@ -471,7 +497,7 @@ export class ProbeCharts {
         gradient,
         variants
           .filter((p) => p.visible && p.variant.spec?.architecture !== 'plain')
-          .flatMap((p) => p.variant.layers.filter((l) => l.residualAddAfter).map((l) => ({ x: l.index + 0.5, color: withAlpha(p.color, this.theme.highContrast ? 0.9 : 0.45) }))),
+          .flatMap((p) => p.variant.layers.filter((l) => l.residualAddAfter).map((l) => ({ x: xOf(p.variant, l.index) + 0.5, color: withAlpha(p.color, this.theme.highContrast ? 0.9 : 0.45) }))),
       );
       gradient.update('none');
     }

@@ -68,6 +68,19 @@ describe('Probe This Model in the panel (Chromium)', () => {
     assert.ok(labels.includes('layer3.2.conv2'), `axis labels: ${labels.join(', ')}`);
     assert.ok(labels.includes('linear'), `axis labels: ${labels.join(', ')}`);
     assert.match(await panel.page.locator('h1').innerText(), /Gradient flow: CifarResNet/);
+    // The plain twin lacks the projections: its layers stand at the model's positions, matched by name.
+    const gradient = await panel.page.evaluate(
+      () => (globalThis as unknown as { residualLensPanel: { inspectChart(n: string): { datasets: { variantId: string; points: { x: number }[] }[] } } }).residualLensPanel.inspectChart('gradient'),
+    );
+    const twinLayers = run.messages.find((m) => m.type === 'started' && m.variant === 'model-plain');
+    assert.ok(twinLayers && twinLayers.type === 'started');
+    const modelIndex = new Map(modelLayers().map((l) => [l.name, l.index]));
+    const twinXs = gradient.datasets.find((d) => d.variantId === 'model-plain')!.points.map((p) => p.x);
+    assert.deepEqual(
+      twinXs,
+      twinLayers.layers.filter((l) => l.kind !== 'norm').map((l) => modelIndex.get(l.name)),
+    );
+    assert.ok(!twinXs.includes(modelIndex.get('layer2.0.shortcut.0')!), 'no twin point where the model has its projection');
     await panel.page.screenshot({ path: join(screenshots, 'probe-model-panel.png'), fullPage: true });
     assert.deepEqual(await cspProblems(panel), []);
     await panel.page.close();
