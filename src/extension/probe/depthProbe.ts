@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { ProbePlanError, defaultProbeOptions, planProbe, type ProbeOptions } from '../../core/probe/plan';
+import { modelVerdictLine } from '../../core/modelGraph/modelVerdict';
 import { composeVerdict } from '../../core/probe/probeSummary';
 import { ProbeRunState, type ProbeRunRecord } from '../../core/probe/probeRun';
 import type { BackendPreference, ProbeMessage, ProbePlan, ShortcutOption } from '../../core/probe/protocol';
@@ -293,7 +294,9 @@ export class DepthProbeController implements vscode.Disposable {
   private async summarise(cancelled: boolean, what: string): Promise<void> {
     const record = this.panel.lastRun;
     const verdict = record ? composeVerdict(new ProbeRunState(record)) : '';
-    const first = verdict.split(/(?<=\.)\s/)[0] ?? '';
+    // A model from the editor: its comparison with its plain twin says the most in one line.
+    const modelRun = record?.plan?.task && record.plan.variants.some((v) => v.id === 'model-plain');
+    const first = modelRun ? `${modelVerdictLine(record, cancelled)}.` : (verdict.split(/(?<=\.)\s/)[0] ?? '');
     const message = cancelled ? `Residual Lens: ${what} stopped; the partial results are in the report.` : `Residual Lens: ${what} finished. ${first}`;
     const choice = await vscode.window.showInformationMessage(message, 'Open report', 'Export HTML');
     if (choice === 'Open report') this.panel.show();
