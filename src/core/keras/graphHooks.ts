@@ -28,9 +28,9 @@ export interface GraphRecorder {
   /** A library function on a tensor (`tf.nn.relu(x)`), after the interpreter ran it: the recorder may return a replacement. */
   libraryCall(path: string, positional: Value[], keywords: Map<string, Value>, result: Value, span: Span | undefined): Value;
   /** Any call the interpreter evaluated: a result it could not follow, from tensors, becomes a recorded unsupported operation. */
-  afterCall(call: Extract<Expr, { k: 'call' }>, positional: Value[], keywords: Map<string, Value>, result: Value): Value;
+  afterCall(call: Extract<Expr, { k: 'call' }>, callee: Value, positional: Value[], keywords: Map<string, Value>, result: Value): Value;
   /** `keras.Model(inputs, outputs)` / `tf.model({inputs, outputs})` returned `model`. */
-  modelBuilt(model: Value, inputs: Value | undefined, outputs: Value | undefined, span: Span | undefined): void;
+  modelBuilt(model: Value, inputs: Value | undefined, outputs: Value | undefined, span: Span | undefined, name: Value | undefined): void;
   /** A function parameter is bound: the recorder may replace the value (depth variants re-run with a block count changed). */
   argument(def: FunctionDef, param: string, value: Value, call: Extract<Expr, { k: 'call' }> | undefined): Value;
   /** `Model(...)` of a class the file defines (the subclassing API). */

@@ -845,7 +845,7 @@ class LayersInterpreter {
       else positional.push(value);
     }
     const result = this.callValue(fn, positional, keywords, e, frame);
-    return this.recorder ? this.recorder.afterCall(e, positional, keywords, result) : result;
+    return this.recorder ? this.recorder.afterCall(e, fn, positional, keywords, result) : result;
   }
 
   private loopUpdate(e: Extract<Expr, { k: 'call' }>, frame: Frame): Value {
@@ -1097,7 +1097,7 @@ class LayersInterpreter {
     }
     if (path === 'keras.Model' || path === 'keras.models.Model' || path === 'keras.Model.__call__') {
       const model: Value = { t: 'layer', layer: { kind: 'opaque' } };
-      this.recorder?.modelBuilt(model, keywords.get('inputs') ?? positional[0], keywords.get('outputs') ?? positional[1], call?.span);
+      this.recorder?.modelBuilt(model, keywords.get('inputs') ?? positional[0], keywords.get('outputs') ?? positional[1], call?.span, keywords.get('name'));
       return model;
     }
     if (path === 'keras.Sequential') {
@@ -1129,7 +1129,7 @@ class LayersInterpreter {
     if (path === 'tf.input' || path === 'tf.layers.input') return this.makeInput(options.get('shape'), options.get('batchShape'), call?.span, options);
     if (path === 'tf.model') {
       const model: Value = { t: 'layer', layer: { kind: 'opaque' } };
-      this.recorder?.modelBuilt(model, options.get('inputs'), options.get('outputs'), call?.span);
+      this.recorder?.modelBuilt(model, options.get('inputs'), options.get('outputs'), call?.span, options.get('name'));
       return model;
     }
     if (path === 'tf.sequential') {

@@ -9,7 +9,8 @@ import type { GraphRecorder, MergeOrigin } from '../../keras/graphHooks';
 import type { LayerParams } from '../../shapes/layers';
 import type { Expr, FunctionDef, Program, Span } from '../../keras/syntax';
 import { type BuiltinLayer, type ClassDef, type TensorValue, type Value, tensorOf, unknown } from '../../keras/values';
-import { type GraphFramework, type GraphOp, isWeightedOp } from '../graph';
+import type { GraphFramework, GraphOp } from '../graph';
+import { opParameters } from '../params';
 import { layerArgs, libraryActivation, planLayer, readDim } from './layerOps';
 
 export interface DraftNode {
@@ -46,6 +47,10 @@ export interface ModelRecord {
   inputs: Value | undefined;
   outputs: Value | undefined;
   span: Span | undefined;
+  /** Its layer name when it is applied inside another model (`name=`, else Keras's `functional`). */
+  name?: string;
+  /** Original node → its copy in the first model that applied this one: later applications share those weights. */
+  inlined?: Map<number, number>;
 }
 
 export interface ArgumentBinding {
@@ -216,7 +221,7 @@ export class LayersGraphRecorder implements GraphRecorder {
     const firstOfThisCall = this.nodes.length;
     plan.nodes.forEach((planned, i) => {
       const last = i === plan.nodes.length - 1;
-      const shares = first !== undefined && isWeightedOp(planned.op) ? first + i : undefined;
+      const shares = first !== undefined && hasParameters(planned.op) ? first + i : undefined;
       previous = this.addNode({
         name: planned.suffix ? `${record.name}.${planned.suffix}` : record.name,
         op: planned.op,
@@ -344,8 +349,16 @@ export class LayersGraphRecorder implements GraphRecorder {
     return result;
   }
 
-  afterCall(call: Extract<Expr, { k: 'call' }>, positional: Value[], keywords: Map<string, Value>, result: Value): Value {
+  afterCall(call: Extract<Expr, { k: 'call' }>, callee: Value, positional: Value[], keywords: Map<string, Value>, result: Value): Value {
     if (result.t === 'tensor' && this.nodeOf.has(result)) return result;
+    // A model of the file applied as a layer (`encoder(x)`, `encoder.apply(x)`): its nodes, again, on these inputs.
+    const applied = callee.t === 'method' && (callee.name === 'apply' || callee.name === 'call') ? callee.self : callee;
+    const model = this.models.get(applied);
+    const input = positional[0] ?? keywords.get('inputs');
+    if (model && input && callee.t !== 'instance') {
+      const inlined = this.inlineModel(model, input, call.span);
+      if (inlined) return inlined;
+    }
     if (result.t !== 'tensor' && result.t !== 'unknown') return result;
     const inputs: number[] = [];
     const visit = (v: Value): void => {
@@ -363,8 +376,52 @@ export class LayersGraphRecorder implements GraphRecorder {
     return tensor;
   }
 
-  modelBuilt(model: Value, inputs: Value | undefined, outputs: Value | undefined, span: Span | undefined): void {
-    this.models.set(model, { inputs, outputs, span });
+  modelBuilt(model: Value, inputs: Value | undefined, outputs: Value | undefined, span: Span | undefined, name: Value | undefined): void {
+    this.models.set(model, { inputs, outputs, span, ...(name?.t === 'str' && name.v ? { name: name.v } : {}) });
+  }
+
+  /**
+   * The nodes a model's output depends on, copied onto new inputs; named under the model's
+   * layer name (`encoder.conv2d`), sharing weights with an earlier application of it.
+   */
+  private inlineModel(model: ModelRecord, input: Value, span: Span): TensorValue | undefined {
+    const innerInputs = (model.inputs?.t === 'list' || model.inputs?.t === 'tuple' ? model.inputs.items : model.inputs ? [model.inputs] : []).map((v) => this.nodeFor(v));
+    const outerInputs = input.t === 'list' || input.t === 'tuple' ? input.items : [input];
+    const outputs = model.outputs?.t === 'list' || model.outputs?.t === 'tuple' ? model.outputs.items : model.outputs ? [model.outputs] : [];
+    const output = outputs[0]?.t === 'tensor' ? outputs[0] : undefined;
+    const outputNode = output ? this.nodeOf.get(output) : undefined;
+    if (!output || outputNode === undefined || innerInputs.length !== outerInputs.length || innerInputs.some((id) => id === undefined)) return undefined;
+    const copies = new Map<number, number>();
+    innerInputs.forEach((id, i) => copies.set(id!, this.operandNode(outerInputs[i], 'a nested model', span)));
+    const live = new Set<number>();
+    const stack = [outputNode];
+    while (stack.length) {
+      const id = stack.pop()!;
+      if (live.has(id) || copies.has(id)) continue;
+      live.add(id);
+      stack.push(...this.nodes[id]!.inputs);
+    }
+    model.name ??= this.autoName(this.framework === 'tfjs' ? 'Model' : 'Functional');
+    const first = model.inlined;
+    model.inlined ??= new Map();
+    for (const id of [...live].sort((a, b) => a - b)) {
+      const original = this.nodes[id]!;
+      const owner = original.sharesWeightsWith ?? id;
+      const sharing = !original.op || !hasParameters(original.op) ? undefined : first?.get(owner) ?? (owner !== id ? copies.get(owner) : undefined);
+      const { tensor, id: _id, sharesWeightsWith: _shares, ...rest } = original;
+      const copy = this.addNode({
+        ...rest,
+        name: `${model.name}.${original.name}`,
+        inputs: original.inputs.map((i) => copies.get(i)!),
+        shape: tensor?.cell.shape ?? original.shape,
+        ...(sharing !== undefined ? { sharesWeightsWith: sharing } : {}),
+      });
+      copies.set(id, copy);
+      if (!first) model.inlined.set(id, copy);
+    }
+    const result = tensorOf(output.cell.shape ? [...output.cell.shape] : null);
+    this.nodeOf.set(result, copies.get(outputNode)!);
+    return result;
   }
 
   instanceCreated(cls: ClassDef, instance: Value): void {
@@ -460,4 +517,10 @@ function initializerNote(args: ReadonlyMap<string, Value>): string | undefined {
     return `${param}=${written} is not followed: the probe initialises with the framework's default (${defaults[0]})`;
   }
   return undefined;
+}
+
+/** Ops that own weights (a BatchNorm's too): a repeat of their layer shares them. */
+function hasParameters(op: GraphOp): boolean {
+  const counts = opParameters(op, 'keras');
+  return counts.trainable + counts.nonTrainable > 0;
 }
