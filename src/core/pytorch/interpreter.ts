@@ -832,9 +832,8 @@ export class Interpreter {
         const obj = this.evalExpr(target.fields.object!, frame);
         const name = target.fields.attribute!.text;
         if (obj.t === 'instance') obj.attrs.set(name, value);
-        if (this.recorder && obj.t === 'instance') this.recorder.assigned(value, target, frame.file);
-        else if (this.recorder && obj.t === 'layer') this.recorder.assigned(value, target, frame.file, obj);
         else if (obj.t === 'class') obj.cls.classAttrs.set(name, value);
+        if (this.recorder && (obj.t === 'instance' || obj.t === 'layer')) this.recorder.assigned(value, target, frame.file, obj.t === 'layer' ? obj : undefined);
         return;
       }
       case 'subscript': {
