@@ -532,8 +532,8 @@ function depthCandidates(root: InstanceValue, args: CallArgs): DepthCandidate[] 
     const counts = intItems(value);
     if (counts && listDepthName.test(name)) lists.push({ index, name, value: counts, tuple: value.t === 'tuple' });
     else if (value.t === 'int' && isConcrete(value.v) && value.v > 0 && intDepthName.test(name)) ints.push({ index, name, value: value.v, tuple: false });
-    else if (value.t === 'instance' && !value.cls.isModule) {
-      for (const [field, v] of value.attrs) {
+    else if ((value.t === 'instance' && !value.cls.isModule) || value.t === 'dict') {
+      for (const [field, v] of value.t === 'dict' ? value.entries : value.attrs) {
         const fieldCounts = intItems(v);
         if (fieldCounts && listDepthName.test(field)) fields.push({ index, name, field, value: fieldCounts, tuple: v.t === 'tuple' });
         else if (v.t === 'int' && isConcrete(v.v) && v.v > 0 && intDepthName.test(field)) fields.push({ index, name, field, value: v.v, tuple: false });

@@ -325,3 +325,26 @@ test('a ResNet trained in __main__: its depth variants do not rerun the training
   assert.deepEqual(result.variants.map((v) => v.label), ['ResNet [3, 3, 3]', 'ResNet [1, 1, 1]', 'ResNet [6, 6, 6]']);
   assert.ok(ms < 1500, `${ms} ms`);
 });
+
+test('a block count in a config dict is the depth parameter too', async () => {
+  const text = header + `
+class Net(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.inp = nn.Linear(16, 32)
+        self.blocks = nn.ModuleList([nn.Linear(32, 32) for _ in range(cfg["num_layers"])])
+        self.out = nn.Linear(32, 4)
+
+    def forward(self, x):
+        x = self.inp(x)
+        for b in self.blocks:
+            x = x + F.relu(b(x))
+        return self.out(x)
+
+model = Net({"num_layers": 6, "width": 32})
+`;
+  const { result } = await extract(text, 'Net', { inputShape: [2, 16] });
+  assert.ok(!('error' in result), 'error' in result ? result.error : '');
+  assert.deepEqual(result.depthParameter, { name: 'num_layers', value: '6' });
+  assert.deepEqual(result.variants.map((v) => [v.label, v.graph.nodes.filter((n) => n.op.op === 'linear').length]), [['Net num_layers=6', 8], ['Net num_layers=3', 5], ['Net num_layers=12', 14]]);
+});

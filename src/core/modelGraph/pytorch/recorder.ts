@@ -79,10 +79,10 @@ export class PyTorchGraphRecorder implements GraphRecorderHooks {
     const current = index < args.positional.length ? args.positional[index] : args.keywords.get(name);
     let replacement = value;
     if (field) {
-      if (current?.t !== 'instance') return args;
-      const attrs = new Map(current.attrs);
-      attrs.set(field, value);
-      replacement = { ...current, attrs };
+      // A config object or dict: a copy with the one field changed.
+      if (current?.t === 'instance') replacement = { ...current, attrs: new Map(current.attrs).set(field, value) };
+      else if (current?.t === 'dict') replacement = { t: 'dict', entries: new Map(current.entries).set(field, value) };
+      else return args;
     }
     if (index < args.positional.length) {
       const positional = args.positional.slice();
