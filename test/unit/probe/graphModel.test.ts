@@ -8,7 +8,7 @@ import { probeProtocolVersion, type ProbeMessage, type ProbePlan, type ProbeTask
 import { selectBackend } from '../../../src/probe-worker/backend';
 import { buildGraphModel } from '../../../src/probe-worker/graphModel';
 import { ProbeRunError, runVariant } from '../../../src/probe-worker/train';
-import { cifarResNet, mlp, tinyTransformer } from './graphFixtures';
+import { cifarResNet, GraphBuilder, mlp, tinyTransformer } from './graphFixtures';
 
 const backendReady = selectBackend('wasm');
 
@@ -125,4 +125,20 @@ test('a graph whose ops do not give the shapes it claims ends with invalid-plan 
     runVariant(backend, planFor(graph, { kind: 'classification', classes: 10 }), 'model', { emit: () => undefined, cancelled: () => false }),
     (err: unknown) => err instanceof ProbeRunError && err.code === 'invalid-plan' && /layer1\.0\.conv1 \(upsample\): gives shape \[4,32,32\] \(batch aside\) where the graph says \[4,8,8\]/.test(err.message),
   );
+});
+
+test('a token classifier (embedding, mean over positions, linear) learns the token-teacher task', async () => {
+  const g = new GraphBuilder('keras', 'file:///work/text.py');
+  const ids = g.add('tokens', { op: 'input' }, [], [1, 12]);
+  let x = g.add('embedding', { op: 'embedding', vocabulary: 20, features: 16, init: 'uniform-0.05' }, [ids], [1, 12, 16]);
+  x = g.add('global_average_pooling1d', { op: 'reduce', kind: 'mean', axes: [1], keepDims: false }, [x], [1, 16]);
+  x = g.add('dense', { op: 'linear', inFeatures: 16, outFeatures: 3, bias: true, init: 'glorot-uniform' }, [x], [1, 3]);
+  const graph = g.graph('text', x, [{ node: ids, kind: 'tokens', vocabulary: 20 }]);
+  const messages = await train(planFor(graph, { kind: 'classification', classes: 3 }, { steps: 60, batchSize: 32, learningRate: 3e-2, gradientEvery: 30 }));
+  const losses = messages.filter((m) => m.type === 'step').map((m) => m.loss);
+  const first = losses.slice(0, 5).reduce((a, b) => a + b) / 5;
+  const last = losses.slice(-10).reduce((a, b) => a + b) / 10;
+  assert.ok(last < 0.8 * first, `first ${first}, last ${last}`);
+  const started = messages[0] as Extract<ProbeMessage, { type: 'started' }>;
+  assert.match(started.notes!.join(' '), /3-class labels .* random teacher, batch 32/);
 });
