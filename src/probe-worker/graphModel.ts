@@ -109,13 +109,24 @@ export function buildGraphModel(tf: TensorFlow, graph: ModelGraph, seed: number,
   };
 
   const variable = (node: GraphNode, name: string, values: Float32Array, shape: number[]): tfc.Variable => {
-    const v = tf.variable(tf.tensor(values, shape), true, `${prefix}.${node.id}.${name}`);
+    // The variable takes its own reference to the data: the initial tensor is not needed after.
+    const initial = tf.tensor(values, shape);
+    const v = tf.variable(initial, true, `${prefix}.${node.id}.${name}`);
+    initial.dispose();
     variables.push(v);
     return v;
   };
   const constant = (values: Float32Array, shape: number[]): tfc.Tensor => {
-    const c = tf.tensor(values, shape);
+    const c = tf.keep(tf.tensor(values, shape));
     constants.push(c);
+    return c;
+  };
+  /** A constant made during a forward pass (a pool's divisor map, a causal mask): made once, kept until dispose. */
+  const cached = new Map<string, tfc.Tensor>();
+  const cachedConstant = (key: string, make: () => Float32Array, shape: number[]): tfc.Tensor => {
+    const full = `${key}:${shape.join('x')}`;
+    let c = cached.get(full);
+    if (!c) cached.set(full, (c = constant(make(), shape)));
     return c;
   };
 
@@ -523,7 +534,10 @@ export function buildGraphModel(tf: TensorFlow, graph: ModelGraph, seed: number,
       return op.spatialDims === 1 ? tf.squeeze(y, [1]) : y;
     };
     let y = run(x);
-    if (divisor) y = tf.mul(y, constant(divisor, [...y.shape.slice(1, -1), 1]));
+    if (divisor) {
+      const map = divisor;
+      y = tf.mul(y, cachedConstant(`divisor${node.id}`, () => map, [...y.shape.slice(1, -1), 1]));
+    }
     return { t: y, perm: v.perm };
   };
 
@@ -832,9 +846,12 @@ export function buildGraphModel(tf: TensorFlow, graph: ModelGraph, seed: number,
       case 'causal-mask': {
         const x = logical(a!).t;
         const [rows, columns] = x.shape.slice(-2) as [number, number];
-        const mask = new Float32Array(rows * columns);
-        for (let i = 0; i < rows; i++) for (let j = i + 1; j < columns; j++) mask[i * columns + j] = -1e9;
-        return { t: tf.add(x, constant(mask, [rows, columns])), perm: identity(x.rank) };
+        const makeMask = (): Float32Array => {
+          const mask = new Float32Array(rows * columns);
+          for (let i = 0; i < rows; i++) for (let j = i + 1; j < columns; j++) mask[i * columns + j] = -1e9;
+          return mask;
+        };
+        return { t: tf.add(x, cachedConstant('causal', makeMask, [rows, columns])), perm: identity(x.rank) };
       }
       case 'attention':
         if (args.length !== 3) fail(node, `attention needs query, key and value, got ${args.length} inputs`);

@@ -54,7 +54,10 @@ export function buildModel(tf: TensorFlow, plan: ProbePlan, variant: VariantSpec
   const variables: tfc.Variable[] = [];
   const prefix = `${variant.id}.${Date.now().toString(36)}${Math.floor(Math.random() * 1e6)}`;
   const variable = (name: string, values: Float32Array, shape: number[]): tfc.Variable => {
-    const v = tf.variable(tf.tensor(values, shape), true, `${prefix}.${name}`);
+    // The variable takes its own reference to the data: the initial tensor is not needed after.
+    const initial = tf.tensor(values, shape);
+    const v = tf.variable(initial, true, `${prefix}.${name}`);
+    initial.dispose();
     variables.push(v);
     return v;
   };

@@ -142,3 +142,24 @@ test('a token classifier (embedding, mean over positions, linear) learns the tok
   const started = messages[0] as Extract<ProbeMessage, { type: 'started' }>;
   assert.match(started.notes!.join(' '), /3-class labels .* random teacher, batch 32/);
 });
+
+test('graph runs keep the tensor count flat from step to step and leave nothing behind (pool divisor maps, causal masks)', async () => {
+  const backend = await backendReady;
+  const g = new GraphBuilder('pytorch');
+  const input = g.add('x', { op: 'input' }, [], [1, 2, 7, 7]);
+  let x = g.add('conv', { op: 'conv', spatialDims: 2, inChannels: 2, outChannels: 4, kernel: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1, bias: true, init: 'torch-default' }, [input], [1, 4, 7, 7]);
+  x = g.add('pool', { op: 'pool', kind: 'avg', spatialDims: 2, kernel: [3, 3], stride: [2, 2], padding: [1, 1], ceilMode: true, countIncludePad: false }, [x], [1, 4, 4, 4]);
+  x = g.add('flatten', { op: 'flatten', startDim: 1, endDim: -1 }, [x], [1, 64]);
+  x = g.add('fc', { op: 'linear', inFeatures: 64, outFeatures: 3, bias: true, init: 'torch-default' }, [x], [1, 3]);
+  const pooled = g.graph('Pooled', x, [{ node: input, kind: 'float' }]);
+  const before = backend.tf.memory().numTensors;
+  for (const [graph, task] of [
+    [pooled, { kind: 'classification', classes: 3 }],
+    [tinyTransformer(), { kind: 'next-token', vocabulary: 16, sequenceLength: 8 }],
+  ] as const) {
+    const messages: ProbeMessage[] = [];
+    await runVariant(backend, planFor(graph, task, { steps: 12, gradientEvery: 4 }), 'model', { emit: (m) => messages.push(m), cancelled: () => false, leakTolerance: 0 });
+    assert.equal(messages.at(-1)!.type, 'done');
+  }
+  assert.equal(backend.tf.memory().numTensors, before);
+});
