@@ -5,7 +5,8 @@ import { fixturesDir } from '../test/support/paths';
 
 // A long editing session against the real language server: 10 000 edits spread over
 // the PyTorch fixtures (typing a character, deleting it, pasting a line), then the
-// server's RSS, heap and open file descriptors before and after.
+// server's RSS, heap and open file descriptors before and after; then documents closed,
+// reopened and edited over and over (their syntax trees must be freed on close).
 const edits = Number(process.env.EDITS ?? 10000);
 
 function rssMb(pid: number): number {
@@ -64,6 +65,22 @@ async function main(): Promise<void> {
   console.log(`${edits} edits over ${files.length} fixture files in ${seconds.toFixed(1)} s (${(edits / seconds).toFixed(0)} edits/s, each 20th awaited)`);
   console.log(`language server RSS: ${before.rss.toFixed(0)} MB after warm-up, ${after.rss.toFixed(0)} MB after the session (${(after.rss - before.rss >= 0 ? '+' : '')}${(after.rss - before.rss).toFixed(0)} MB)`);
   console.log(`open file descriptors: ${before.fds} before, ${after.fds} after`);
+
+  // Open, edit and close: each open document keeps its syntax tree in the wasm heap
+  // until it is closed, so closing must give it back.
+  const cycles = Number(process.env.CYCLES ?? 600);
+  for (let n = 0; n < cycles; n++) {
+    const i = n % uris.length;
+    await server.close(uris[i]!);
+    versions[i] = 1;
+    await server.open(uris[i]!, 'python', texts[i]!, 1);
+    versions[i]!++;
+    await server.change(uris[i]!, versions[i]!, `${texts[i]!}\n# edited\n`);
+    await settle(server, uris[i]!, versions[i]!);
+  }
+  await new Promise((ok) => setTimeout(ok, 1000));
+  const cycled = { rss: rssMb(pid), fds: openDescriptors(pid) };
+  console.log(`${cycles} close/open/edit cycles: RSS ${after.rss.toFixed(0)} -> ${cycled.rss.toFixed(0)} MB, file descriptors ${after.fds} -> ${cycled.fds}`);
   await server.stop();
 }
 
