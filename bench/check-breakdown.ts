@@ -1,7 +1,7 @@
 // Where the check time of one file goes: tree-sitter parse, plain-tree conversion, the
 // front end's syntax conversion and the interpreter with its rules, each as the median of
 // the runs after warm-up. Figures, not pass/fail.
-// `edit` is the re-check after a comment typed at the end of the middle line, parsed
+// `edit` is the re-check after a comment typed at the end of a statement in the middle (typicalEdit), parsed
 // incrementally; `--only edit` runs that alone (for `node --cpu-prof`).
 //   node out/bench/check-breakdown.js FILE... [--runs 30] [--only edit]
 import { readFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { toSyntaxTree } from '../src/core/parse/syntaxTree';
 import { directCursorEnabled, withPublicCursor } from '../src/core/parse/cursor';
 import { DocumentTrees } from '../src/core/parse/documentTrees';
 import { grammarsDir } from '../test/support/paths';
+import { typicalEdit } from '../test/support/typicalEdit';
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -31,9 +32,7 @@ async function main(): Promise<void> {
     const grammar = grammarFor(file) ?? 'python';
     const phases: Record<string, number[]> = { parse: [], syntaxTree: [], 'syntaxTree (public cursor)': [], total: [], edit: [] };
     const trees = new DocumentTrees();
-    const lines = text.split('\n');
-    lines[Math.floor(lines.length / 2)] += grammar === 'python' ? '  # checked' : '  // checked';
-    const edited = lines.join('\n');
+    const edited = typicalEdit(text, grammar === 'python');
     const options = { ...defaultAnalysisOptions, budgetMs: 10_000 };
     for (let i = 0; i < runs + 5; i++) {
       let t = performance.now();

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { cpus, loadavg } from 'node:os';
 import { analyzeFile, listFixtures, loadLayersGrammars } from '../test/unit/keras/layersFixtures';
 import { fixturesDir } from '../test/support/paths';
+import { typicalEdit } from '../test/support/typicalEdit';
 import type { Grammars } from '../src/core/parse/grammars';
 import { DocumentTrees } from '../src/core/parse/documentTrees';
 
@@ -73,7 +74,7 @@ function median(values: number[]): number {
  * edited twin), parsed incrementally as the server does.
  */
 function time(grammars: Grammars, path: string, text: string, runs: number, trees?: DocumentTrees): { median: number; min: number; cpu: number; findings: number } {
-  const edited = oneLineEdit(text, path.endsWith('.py') ? '#' : '//');
+  const edited = typicalEdit(text, path.endsWith('.py'));
   const textOf = (i: number): string => (trees && i % 2 === 0 ? edited : text);
   for (let i = 0; i < 4; i++) analyzeFile(grammars, path, textOf(i), {}, trees);
   const times: number[] = [];
@@ -91,13 +92,6 @@ function time(grammars: Grammars, path: string, text: string, runs: number, tree
   return { median: median(times), min: Math.min(...times), cpu: median(cpuTimes), findings };
 }
 
-/** The file with a comment typed at the end of its middle line. */
-function oneLineEdit(text: string, comment: string): string {
-  const lines = text.split('\n');
-  const middle = Math.floor(lines.length / 2);
-  lines[middle] = `${lines[middle]}  ${comment} checked`;
-  return lines.join('\n');
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, 'write-generated': { type: 'string' } } });
@@ -132,7 +126,7 @@ async function main(): Promise<void> {
     rows.push([`${name}, edit`, text.split('\n').length, edit.median, edit.min, edit.cpu, edit.findings]);
   }
   console.log(`${runs} runs after 3 warm-up runs, one process, ${cpus()[0]?.model ?? 'CPU'} (${cpus().length} cores shared), load ${loadavg()[0]!.toFixed(1)}`);
-  console.log('generated files: cold = parsed from scratch; edit = re-check after a comment typed at the end of the middle line (incremental parse)');
+  console.log('generated files: cold = parsed from scratch; edit = re-check after a comment typed at the end of a statement in the middle (incremental parse)');
   console.log(`${'file'.padEnd(48)} ${'lines'.padStart(6)} ${'wall ms'.padStart(9)} ${'min ms'.padStart(8)} ${'CPU ms'.padStart(8)} ${'findings'.padStart(9)}`);
   for (const [name, lines, wall, min, cpu, findings] of rows) {
     console.log(`${name.padEnd(48)} ${String(lines).padStart(6)} ${wall.toFixed(2).padStart(9)} ${min.toFixed(2).padStart(8)} ${cpu.toFixed(2).padStart(8)} ${String(findings).padStart(9)}`);

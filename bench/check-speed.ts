@@ -1,7 +1,7 @@
 // Check speed of the PyTorch shape checker: a ~300-line model file after warm-up, a
 // ~2 000-line file, and a scan of every model file in test/fixtures and examples.
 // Each file twice: a cold check (parsed from scratch, as the CLI and the workspace scan
-// do) and the re-check after a one-line edit in the middle of the file, as the server
+// do) and the re-check after a one-line edit in the middle of the file (typicalEdit), as the server
 // runs it while the user types (incremental parse from the document's previous tree).
 // One process, one core. Figures, not pass/fail; other work on the machine makes them noisy.
 //   node out/bench/check-speed.js [--runs 30] [--write-large FILE]  (FILE: the generated 2 000-line file, to profile it)
@@ -15,6 +15,7 @@ import { Grammars, grammarFor } from '../src/core/parse/grammars';
 import { DocumentTrees } from '../src/core/parse/documentTrees';
 import { loadavg } from 'node:os';
 import { examplesDir, fixturesDir, grammarsDir } from '../test/support/paths';
+import { typicalEdit } from '../test/support/typicalEdit';
 
 function readBesides(path: string): string | undefined {
   try {
@@ -67,14 +68,6 @@ class Stage${i}(nn.Module):
   return parts.join('');
 }
 
-/** The file with a comment typed at the end of its middle line: the edit the re-check follows. */
-export function oneLineEdit(text: string): string {
-  const lines = text.split('\n');
-  const middle = Math.floor(lines.length / 2);
-  lines[middle] = `${lines[middle]}  # checked`;
-  return lines.join('\n');
-}
-
 function stats(samples: number[]): string {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
@@ -107,7 +100,7 @@ async function main(): Promise<void> {
   };
   const measure = (label: string, uri: string, text: string): void => {
     const trees = new DocumentTrees();
-    const edited = oneLineEdit(text);
+    const edited = typicalEdit(text, true);
     for (const [mode, check] of [
       ['cold', () => time(uri, text)],
       // Every run is an edit: the text alternates between the file and its edited twin.
@@ -129,7 +122,7 @@ async function main(): Promise<void> {
   };
 
   console.log(`check speed: ${runs} runs after 5 warm-up runs, one process, ${cpus()[0]?.model ?? 'CPU'} (${cpus().length} cores shared), load ${loadavg()[0]!.toFixed(1)}`);
-  console.log('cold: parsed from scratch; edit: re-check after a one-line edit in the middle of the file (a comment typed at the end of the line), incremental parse');
+  console.log('cold: parsed from scratch; edit: re-check after a comment typed at the end of a statement in the middle of the file, incremental parse');
   const typical = join(fixturesDir, 'pytorch', 'c02_torchvision_resnet.py');
   measure('torchvision-style resnet.py (6 factories)', typical, readFileSync(typical, 'utf8'));
   const cifar = join(fixturesDir, 'pytorch', 'c03_cifar_option_a.py');
