@@ -41,6 +41,8 @@ interface LayerRecord {
   args: Map<string, Value>;
   /** The node of the layer's first application: later ones share its weights. */
   firstNode?: number;
+  /** A layer written out as several weighted nodes (causal attention): each one's first node. */
+  parts?: number[];
 }
 
 export interface ModelRecord {
@@ -248,10 +250,11 @@ export class LayersGraphRecorder implements GraphRecorder {
     const unsupported = (reason: string): void => {
       this.nodeOf.set(out, this.unsupportedNode(`${this.text(layer.span)} (${record.name})`, reason, inputs, layer.span, out));
     };
-    for (const option of ['attention_mask', 'use_causal_mask']) {
-      const v = keywords.get(option);
-      if (v && v.t !== 'none' && !(v.t === 'bool' && v.v === false)) return unsupported(`${option} is not an attention the probe builds`);
-    }
+    const mask = keywords.get('attention_mask');
+    if (mask && mask.t !== 'none') return unsupported('an attention_mask is not an attention the probe builds');
+    const causalArg = keywords.get('use_causal_mask');
+    const causal = causalArg?.t === 'bool' && causalArg.v === true;
+    if (causalArg && causalArg.t !== 'none' && !(causalArg.t === 'bool' && typeof causalArg.v === 'boolean')) return unsupported('its use_causal_mask is not a value the analyser can read');
     const shapes = [query, key, value].map((v) => (v.t === 'tensor' ? v.cell.shape : null));
     const embed = shapes[0]?.at(-1);
     const heads = readDim(record.args.get('num_heads'));
@@ -264,6 +267,11 @@ export class LayersGraphRecorder implements GraphRecorder {
     if (embed === undefined || embed === null || heads === undefined || keyDim === undefined || valueDim === undefined || bias === undefined) return unsupported('its sizes are not values the analyser can read');
     if (shapes.some((s) => !s || s.length !== 3 || !sameDim(s.at(-1)!, embed))) return unsupported('query, key and value differ in feature size or are not (batch, sequence, features)');
     if (outputShape && outputShape.t !== 'none' && !(outputShape.t === 'int' && sameDim(outputShape.v, embed))) return unsupported('its output_shape differs from the query size');
+    if (causal) {
+      if (!sameDim(shapes[0]![1]!, shapes[1]![1]!)) return unsupported('a causal mask over query and key sequences of different lengths is not built');
+      this.causalAttention(layer, record, inputs, shapes[0]!, { embed: embed as number, heads: heads as number, keyDim: keyDim as number, valueDim: valueDim as number, bias }, out);
+      return;
+    }
     const id = this.addNode({
       name: record.name,
       op: { op: 'attention', embedDim: embed as number, heads: heads as number, keyDim: keyDim as number, valueDim: valueDim as number, bias, batchFirst: true, init: 'glorot-uniform' },
@@ -274,6 +282,46 @@ export class LayersGraphRecorder implements GraphRecorder {
     });
     record.firstNode ??= id;
     this.nodeOf.set(out, id);
+  }
+
+  /**
+   * Keras's MultiHeadAttention with use_causal_mask=True, written out in ops the probe builds:
+   * its query, key, value and output projections (Keras's sublayer names), scaled scores,
+   * the causal mask and the softmax. The projections hold exactly Keras's weights.
+   */
+  private causalAttention(layer: BuiltinLayer, record: LayerRecord, [queryIn, keyIn, valueIn]: number[], queryShape: ShapeDim[], size: { embed: number; heads: number; keyDim: number; valueDim: number; bias: boolean }, out: TensorValue): void {
+    const { embed, heads, keyDim, valueDim, bias } = size;
+    const [batch, length] = queryShape as [ShapeDim, number];
+    const span = layer.span;
+    const parts: number[] = [];
+    const node = (suffix: string, op: GraphOp, inputs: number[], shape: ShapeDim[], part?: number): number => {
+      const shares = part !== undefined ? record.parts?.[part] : undefined;
+      const id = this.addNode({ name: `${record.name}.${suffix}`, op, inputs, shape, span, ...(shares !== undefined ? { sharesWeightsWith: shares } : {}) });
+      if (part !== undefined) parts[part] = id;
+      return id;
+    };
+    const projection = (suffix: string, input: number, width: number, part: number, keyLast: boolean): number => {
+      const projected = node(suffix, { op: 'linear', inFeatures: embed, outFeatures: heads * width, bias, init: 'glorot-uniform' }, [input], [batch, length, heads * width], part);
+      const split = node(`${suffix}.heads`, { op: 'reshape' }, [projected], [batch, length, heads, width]);
+      return keyLast
+        ? node(`${suffix}.transpose`, { op: 'permute', axes: [0, 2, 3, 1] }, [split], [batch, heads, width, length])
+        : node(`${suffix}.transpose`, { op: 'permute', axes: [0, 2, 1, 3] }, [split], [batch, heads, length, width]);
+    };
+    const query = projection('query', queryIn!, keyDim, 0, false);
+    const key = projection('key', keyIn!, keyDim, 1, true);
+    const value = projection('value', valueIn!, valueDim, 2, false);
+    const scores = node('scores', { op: 'matmul' }, [query, key], [batch, heads, length, length]);
+    const scaled = node('scale', { op: 'scale', factor: 1 / Math.sqrt(keyDim), offset: 0 }, [scores], [batch, heads, length, length]);
+    const masked = node('causal_mask', { op: 'causal-mask' }, [scaled], [batch, heads, length, length]);
+    const weights = node('softmax', { op: 'activation', fn: 'softmax', axis: -1 }, [masked], [batch, heads, length, length]);
+    const context = node('context', { op: 'matmul' }, [weights, value], [batch, heads, length, valueDim]);
+    const joined = node('context.transpose', { op: 'permute', axes: [0, 2, 1, 3] }, [context], [batch, length, heads, valueDim]);
+    const merged = node('context.merge', { op: 'reshape' }, [joined], [batch, length, heads * valueDim]);
+    const output = node('attention_output', { op: 'linear', inFeatures: heads * valueDim, outFeatures: embed, bias, init: 'glorot-uniform' }, [merged], [batch, length, embed], 3);
+    delete this.nodes[output]!.shape;
+    this.nodes[output]!.tensor = out;
+    record.parts ??= parts;
+    this.nodeOf.set(out, output);
   }
 
   merged(origin: MergeOrigin, inputs: TensorValue[], exprs: (Expr | undefined)[], output: TensorValue, span: Span | undefined, params: LayerParams): void {
