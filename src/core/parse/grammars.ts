@@ -41,7 +41,10 @@ export class Grammars {
   static async load(grammarDir: string): Promise<Grammars> {
     // One runtime per process: a second `Parser.init` would replace the module that the
     // trees and languages loaded before it live in.
-    runtime ??= initRuntime(grammarDir);
+    runtime ??= initRuntime(grammarDir).catch((err: unknown) => {
+      runtime = undefined; // a later load may find the files
+      throw err;
+    });
     await runtime;
     const languages = new Map<GrammarName, Language>();
     for (const [name, file] of Object.entries(grammarFiles) as [GrammarName, string][]) {
