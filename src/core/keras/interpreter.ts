@@ -1144,7 +1144,8 @@ class LayersInterpreter {
     const keywords = new Map<string, Value>();
     for (const [k, v] of options) keywords.set(snakeCase(k), v);
     // tfjs-layers computes 'causal' output lengths as 'valid' (conv_utils.convOutputLength), unlike Keras.
-    const written = new Map(keywords);
+    // The recorder reads the options as written (its own refusal of 'causal'); the shape check needs no copy.
+    const written = this.recorder ? new Map(keywords) : keywords;
     const padding = keywords.get('padding');
     if (padding?.t === 'str' && padding.v === 'causal') keywords.set('padding', { t: 'str', v: 'valid' });
     return { t: 'layer', layer: this.createLayer(type, [], keywords, call, written) };
