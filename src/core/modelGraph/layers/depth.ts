@@ -65,10 +65,10 @@ function formatCounts(c: number[], list: 'list' | 'tuple' | undefined): string {
   return list ? `[${c.join(', ')}]` : String(c[0]);
 }
 
-export function findDepthParameter(builder: FunctionDef, bindings: ArgumentBinding[]): DepthChoice | undefined {
+export function findDepthParameter(builder: FunctionDef | undefined, bindings: ArgumentBinding[]): DepthChoice | undefined {
   const bound = new Set<string>();
-  loopBoundNames(builder.body, bound);
-  for (const param of builder.params) {
+  if (builder) loopBoundNames(builder.body, bound);
+  for (const param of builder?.params ?? []) {
     if (!depthNames.test(param.name) && !bound.has(param.name)) continue;
     const binding = bindings.find((b) => b.def === builder && b.param === param.name);
     const c = binding ? counts(binding.value) : undefined;

@@ -56,7 +56,8 @@ export function extractLayersModel(
   };
   if (!finished.graph) return extraction;
 
-  const depth = base.builderDef ? findDepthParameter(base.builderDef, base.bindings) : undefined;
+  // A module-level model has no builder: its depth can only be a helper's loop count.
+  const depth = findDepthParameter(base.builderDef, base.bindings);
   const label = (choice: DepthChoice | undefined, value: string | undefined): string => (choice && value ? `${candidate.name} ${choice.param}=${value}` : candidate.name);
   extraction.variants.push({ role: 'model', label: label(depth, depth?.valueText), graph: finished.graph });
   if (!depth) return extraction;
@@ -175,7 +176,7 @@ function runModel(
   }
   if ('error' in model) return model;
   const finished = finishGraph(recorder, model, candidate.name, candidate.source.uri);
-  return { finished, bindings: builderDef ? recorder.bindingsOfFirstCall(builderDef) : [], ...(builderDef ? { builderDef } : {}) };
+  return { finished, bindings: builderDef ? recorder.bindingsOfFirstCall(builderDef) : recorder.bindings, ...(builderDef ? { builderDef } : {}) };
 }
 
 /**
