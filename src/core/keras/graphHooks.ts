@@ -37,6 +37,8 @@ export interface GraphRecorder {
   instanceCreated(cls: ClassDef, instance: Value): void;
   /** An instance of such a class applied to inputs gave `output`. */
   instanceCalled(instance: Value, positional: Value[], keywords: Map<string, Value>, output: Value): void;
+  /** `name = value` in the module's own code: the recorder may replace the value. */
+  moduleAssigned(name: string, value: Value, span: Span): Value;
   /** A function call starts (its arguments are bound next). */
   functionEntered(def: FunctionDef): void;
   /** A function call finished (the builder's return value is the model). */

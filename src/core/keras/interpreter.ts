@@ -310,7 +310,9 @@ class LayersInterpreter {
           this.evalExpr(stmt.e, frame);
           return 'normal';
         case 'assign': {
-          const value = this.evalExpr(stmt.value, frame);
+          let value = this.evalExpr(stmt.value, frame);
+          // Module-level `NUM_BLOCKS = 3`: the recorder may change it (depth variants of a model the module builds).
+          if (this.recorder && frame.def === undefined && !frame.self && stmt.targets.length === 1 && stmt.targets[0]!.k === 'name') value = this.recorder.moduleAssigned(stmt.targets[0]!.name, value, stmt.span);
           for (const target of stmt.targets) this.assign(target, value, frame);
           return 'normal';
         }

@@ -65,7 +65,11 @@ function formatCounts(c: number[], list: 'list' | 'tuple' | undefined): string {
   return list ? `[${c.join(', ')}]` : String(c[0]);
 }
 
-export function findDepthParameter(builder: FunctionDef | undefined, bindings: ArgumentBinding[]): DepthChoice | undefined {
+export function findDepthParameter(
+  builder: FunctionDef | undefined,
+  bindings: ArgumentBinding[],
+  moduleLevel?: { statements: Stmt[]; assignments: { name: string; key: string; value: Value }[] },
+): DepthChoice | undefined {
   const bound = new Set<string>();
   if (builder) loopBoundNames(builder.body, bound);
   for (const param of builder?.params ?? []) {
@@ -74,6 +78,17 @@ export function findDepthParameter(builder: FunctionDef | undefined, bindings: A
     const c = binding ? counts(binding.value) : undefined;
     if (!binding || !c) continue;
     return { param: param.name, valueText: formatCounts(c.counts, c.list), sites: [{ key: binding.key, ...c }], layerCount: /^depth$/i.test(param.name) && !c.list };
+  }
+  // A module-level model: a module variable that bounds a loop of the module's code, or is named like a depth.
+  if (!builder && moduleLevel) {
+    const moduleBound = new Set<string>();
+    loopBoundNames(moduleLevel.statements.filter((s) => s.k !== 'def' && s.k !== 'class'), moduleBound);
+    for (const assignment of moduleLevel.assignments) {
+      if (!depthNames.test(assignment.name) && !moduleBound.has(assignment.name)) continue;
+      const c = counts(assignment.value);
+      if (!c) continue;
+      return { param: assignment.name, valueText: formatCounts(c.counts, c.list), sites: [{ key: assignment.key, ...c }], layerCount: /^depth$/i.test(assignment.name) && !c.list };
+    }
   }
   // Helpers whose loop count is a parameter, bound with plain numbers: the most used one.
   const loopParams = new Map<FunctionDef, Set<string>>();

@@ -17,6 +17,7 @@ type LayersFramework = Exclude<GraphFramework, 'pytorch'>;
 interface ModelRun {
   finished: FinishedGraph;
   bindings: ArgumentBinding[];
+  moduleAssignments: LayersGraphRecorder['moduleAssignments'];
   builderDef?: FunctionDef;
 }
 
@@ -57,7 +58,7 @@ export function extractLayersModel(
   if (!finished.graph) return extraction;
 
   // A module-level model has no builder: its depth can only be a helper's loop count.
-  const depth = findDepthParameter(base.builderDef, base.bindings);
+  const depth = findDepthParameter(base.builderDef, base.bindings, candidate.kind === 'variable' ? { statements: program.body, assignments: base.moduleAssignments } : undefined);
   const label = (choice: DepthChoice | undefined, value: string | undefined): string => (choice && value ? `${candidate.name} ${choice.param}=${value}` : candidate.name);
   extraction.variants.push({ role: 'model', label: label(depth, depth?.valueText), graph: finished.graph });
   if (!depth) return extraction;
@@ -172,11 +173,11 @@ function runModel(
       const source = sourceOf(candidate.source.uri, node.span);
       return { what: node.unsupported!.what, reason: node.unsupported!.reason, ...(source ? { source } : {}) };
     });
-    return { finished: { unsupported }, bindings: [] };
+    return { finished: { unsupported }, bindings: [], moduleAssignments: [] };
   }
   if ('error' in model) return model;
   const finished = finishGraph(recorder, model, candidate.name, candidate.source.uri);
-  return { finished, bindings: builderDef ? recorder.bindingsOfFirstCall(builderDef) : recorder.bindings, ...(builderDef ? { builderDef } : {}) };
+  return { finished, bindings: builderDef ? recorder.bindingsOfFirstCall(builderDef) : recorder.bindings, moduleAssignments: recorder.moduleAssignments, ...(builderDef ? { builderDef } : {}) };
 }
 
 /**

@@ -74,6 +74,8 @@ const mergeClassOf: Record<string, string> = { '+': 'Add', '-': 'Subtract', '*':
 export class LayersGraphRecorder implements GraphRecorder {
   readonly nodes: DraftNode[] = [];
   readonly bindings: ArgumentBinding[] = [];
+  /** Module-level `name = value` statements, in the order they ran. */
+  readonly moduleAssignments: { name: string; key: string; value: Value }[] = [];
   private readonly nodeOf = new WeakMap<TensorValue, number>();
   private readonly layers = new WeakMap<BuiltinLayer, LayerRecord>();
   private readonly models = new WeakMap<object, ModelRecord>();
@@ -528,6 +530,12 @@ export class LayersGraphRecorder implements GraphRecorder {
     const key = `${site}:${occurrence}`;
     this.bindings.push({ def, param, key, value });
     return this.overrides.get(key) ?? this.overrides.get(`${def.span.start}:${param}:*`) ?? value;
+  }
+
+  moduleAssigned(name: string, value: Value, span: Span): Value {
+    const key = `module:${name}:${span.start}`;
+    this.moduleAssignments.push({ name, key, value });
+    return this.overrides.get(key) ?? value;
   }
 
   configValue(path: string): Value | undefined {
