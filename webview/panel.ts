@@ -480,7 +480,7 @@ export class GradientFlowPage {
     // A model from the editor: its comparison with its plain twin first, then the depth verdict.
     const twin = state.record.plan?.task && state.variants.some((v) => v.id === 'model-plain') && !state.running ? `${this.sourceModel ?? 'The model'}: ${modelVerdictLine(state.record, state.record.outcome === 'cancelled')}. ` : '';
     this.ui.verdict.textContent = twin + composeVerdict(state);
-    this.renderNotes(state.variants);
+    this.renderNotes(state.variants, state.record.plan?.notes ?? []);
     this.renderLayers(state.variants);
     this.renderGrid(state.variants);
     for (const [name, canvas] of Object.entries(this.ui.canvases) as [ChartName, HTMLCanvasElement][]) {
@@ -545,7 +545,8 @@ export class GradientFlowPage {
     }
   }
 
-  private renderNotes(variants: VariantResult[]): void {
+  /** Failures first, then what the plan says about the model (differences from its source, a small batch), then the variants' started notes. */
+  private renderNotes(variants: VariantResult[], planNotes: string[]): void {
     const notes = variants
       .filter((v) => v.failure)
       .map((v) => {
@@ -555,7 +556,8 @@ export class GradientFlowPage {
         if (failure.code === 'stopped') return { kind: 'partial', text: `◆ ${v.label}: partial curve, ${failure.message}` };
         return { kind: 'failed', text: `◆ ${v.label} failed${at} (${failure.code}): ${failure.message}. Its curves are partial.` };
       });
-    for (const text of new Set(variants.flatMap((v) => v.notes))) notes.push({ kind: 'info', text: `ℹ ${text}` });
+    for (const text of new Set(planNotes)) notes.push({ kind: 'plan', text: `ℹ ${text}` });
+    for (const text of new Set(variants.flatMap((v) => v.notes))) if (!planNotes.includes(text)) notes.push({ kind: 'info', text: `ℹ ${text}` });
     const key = notes.map((n) => n.text).join('\n');
     if (this.ui.notes.dataset.key === key) return;
     this.ui.notes.dataset.key = key;

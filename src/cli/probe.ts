@@ -14,6 +14,7 @@ import { createProbeRun, ProbeRunState } from '../core/probe/probeRun';
 import { ProbeRecorder, type ProbeRecord } from '../core/probe/record';
 import { renderProbeReportHtml } from '../core/probe/reportHtml';
 import { exampleInputShape, extractModel, planModelProbe, scaleDownByInput } from '../core/modelGraph/frontEnds';
+import { healthyBatchSize } from '../core/probe/graphPlan';
 import type { ModelExtraction } from '../core/modelGraph/graph';
 import { modelVerdictLine } from '../core/modelGraph/modelVerdict';
 import { Grammars, grammarFor } from '../core/parse/grammars';
@@ -29,8 +30,9 @@ export const probeUsage = `  probe --model path/to/model.py:ClassName [--input-s
       version; train each briefly on synthetic data of its input shape and
       print the gradient flow and the verdict. --input-shape sets the input
       where the file does not say it; --prefix probes the buildable layers
-      when some cannot be built; --scale-down probes a smaller version
-      when the model is too large for a probe.
+      when some cannot be built; --scale-down probes a smaller input
+      when the model is too large for a probe, or when its input leaves a
+      batch under 16.
 
   probe [--depths 20,56] [--steps 100 | --seconds S] [--width 8] [--input 16]
         [--batch 32] [--optimizer adam|sgd] [--lr X] [--momentum M]
@@ -482,8 +484,32 @@ async function planFromModel(model: ModelProbeArgs, options: Partial<ProbeOption
     planned = smaller.planned;
     probedShape = smaller.inputShape;
   }
+  if (planned.plan.task && planned.plan.batchSize < healthyBatchSize && options.batchSize === undefined && probedShape === extraction.inputShape) {
+    // A batch this small trains noisily: a smaller input allows a larger one (only with --scale-down).
+    const small = planned.plan.batchSize;
+    const larger = await scaleDownByInput(
+      extraction,
+      async (shape) => {
+        const again = extractModel(document, { modelName: model.className }, { ...extractOptions, inputShape: shape }, grammars);
+        return 'error' in again ? undefined : again;
+      },
+      (from) => {
+        const outcome = planModelProbe(from, { ...planOptions });
+        return outcome.ok && outcome.plan.batchSize < healthyBatchSize ? { ok: false, problems: [`batch ${outcome.plan.batchSize}`] } : outcome;
+      },
+    );
+    if (larger && model.scaleDown) {
+      err.write(`${model.className} trains at batch ${small} on its input: probing it on ${larger.description} at batch ${larger.planned.plan.batchSize} (--scale-down)\n`);
+      planned = larger.planned;
+      probedShape = larger.inputShape;
+    } else if (larger) {
+      err.write(`${model.className} trains at batch ${small} on its input: add --scale-down to probe it on ${larger.description} at batch ${larger.planned.plan.batchSize}\n`);
+    }
+  }
   const inputShape = probedShape ? ` on input (${probedShape.join(', ')})` : '';
   err.write(`${model.className} (${extraction.framework}, ${model.file}:${extraction.source.line + 1}) read in ${(performance.now() - started).toFixed(0)} ms${inputShape}\n`);
   for (const v of planned.variants) err.write(`  ${v.id}: ${v.label}, ${v.graph.nodes.length} nodes\n`);
-  return { plan: planned.plan, notes: planned.notes };
+  // Where the probed model differs from the file comes first: it qualifies every result.
+  const notes = [...new Set([...(extraction.notes ?? []), ...planned.notes])];
+  return { plan: { ...planned.plan, notes }, notes };
 }

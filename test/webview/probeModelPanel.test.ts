@@ -125,4 +125,21 @@ describe('Probe This Model in the panel (Chromium)', () => {
     assert.deepEqual(await cspProblems(panel), []);
     await panel.page.close();
   });
+
+  test('the plan’s notes (a batch under 16 and the Scale Down that allows more) are shown above the variants’ notes', async () => {
+    const planNotes = run.plan?.notes ?? [];
+    const smallBatch = planNotes.find((n) => /^batch size \d+ only: /.test(n));
+    assert.ok(smallBatch, `the CLI's plan says the batch is small: ${JSON.stringify(planNotes)}`);
+    const panel = await openWithRun();
+    const shown = await panel.page.locator('.notes .note-plan').allInnerTexts();
+    assert.deepEqual(shown, planNotes.map((n) => `ℹ ${n}`));
+    assert.match(shown.join('\n'), /Scale Down \(input size ÷ \d, input \(2, 3, \d+, \d+\)\) allows batch \d+/);
+    const all = await panel.page.locator('.notes .note').allInnerTexts();
+    assert.ok(all.indexOf(`ℹ ${smallBatch}`) < all.findIndex((t) => /synthetic task/.test(t)), `order: ${all.join(' | ')}`);
+    assert.equal(new Set(all).size, all.length, 'no note twice');
+    await panel.page.locator('.notes').scrollIntoViewIfNeeded();
+    await panel.page.screenshot({ path: join(screenshots, 'probe-model-plan-notes.png'), fullPage: true });
+    assert.deepEqual(await cspProblems(panel), []);
+    await panel.page.close();
+  });
 });

@@ -272,6 +272,8 @@ export function parseProbePlan(value: unknown): Parsed<ProbePlan> {
     };
     const task = r.optional('task');
     if (task !== undefined) plan.task = parseTask(task);
+    const notes = r.optionalStringArray('notes');
+    if (notes !== undefined) plan.notes = notes;
     return { ok: true, value: plan, ignoredFields: [...r.unknownFields(), ...ignored] };
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err.message : String(err) };

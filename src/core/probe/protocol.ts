@@ -62,6 +62,8 @@ export interface ProbePlan {
   backend: BackendPreference;
   /** Set for graph plans (every variant has a graph); inputSize and inputChannels then describe the graph's input for messages only. */
   task?: ProbeTask;
+  /** What the user should read about this plan before its results: where the probed model differs from the source, a small batch. */
+  notes?: string[];
 }
 
 /** A layer with weights, in forward order; index is the x axis of the gradient-flow chart. */

@@ -1,8 +1,9 @@
 import * as vscode from 'vscode';
-import { exampleInputShape, modelAtLine, planModelProbe, scaleDownByInput, type ModelPlanOutcome, type ModelProbeVariant } from '../../core/modelGraph/frontEnds';
+import { exampleInputShape, modelAtLine, planModelProbe, scaleDownByInput, smallerInputShapes, type ModelPlanOutcome, type ModelProbeVariant } from '../../core/modelGraph/frontEnds';
 import type { ModelCandidate } from '../../core/modelGraph/extract';
 import { modelVerdictLine } from '../../core/modelGraph/modelVerdict';
 import type { ModelExtraction } from '../../core/modelGraph/graph';
+import { healthyBatchSize, smallBatchScaleDown } from '../../core/probe/graphPlan';
 import type { BackendPreference, ProbePlan } from '../../core/probe/protocol';
 import { extractModelMethod, listModelsMethod, type ExtractModelParams, type ExtractModelResult, type ListModelsResult } from '../../server/modelProtocol';
 import type { AnalysisClient } from '../analysisClient';
@@ -23,6 +24,8 @@ export interface ProbeModelOptions {
   /** Answer to "scale down?" when the model is too large. */
   acceptScaleDown?: boolean;
   steps?: number;
+  /** Set by the small-batch Scale Down: inputShape is a scaled-down input, not one to remember for the class. */
+  scaledDown?: boolean;
 }
 
 /** What the command resolves to: the run it started, or why it did not start one. */
@@ -179,7 +182,7 @@ export function registerProbeModel(
     if ('error' in result) return refuse(`cannot probe ${name}: ${result.error}`);
     const extraction = result.extraction;
     if (extraction.needsInputShape?.length) return refuse(`cannot probe ${name}: the input shape (${inputShape?.join(', ') ?? ''}) still leaves ${extraction.needsInputShape.join(', ')} unknown.`);
-    if (inputShape) await context.workspaceState.update(inputShapesKey, { ...storedShapes(), [key]: inputShape });
+    if (inputShape && !options.scaledDown) await context.workspaceState.update(inputShapesKey, { ...storedShapes(), [key]: inputShape });
 
     if (extraction.unsupported.length) {
       const listed = extraction.unsupported
@@ -223,17 +226,20 @@ export function registerProbeModel(
       probedShape = smaller.inputShape;
       log.info(`probe model: ${name}: scaled down to ${smaller.description}`);
     }
-    for (const note of planned.notes) log.info(`probe model: ${name}: ${note}`);
+    // The panel shows where the probed model differs from the file, and the plan's notes.
+    const notes = [...new Set([...(extraction.notes ?? []), ...planned.notes])];
+    const plan: ProbePlan = { ...planned.plan, notes };
+    for (const note of notes) log.info(`probe model: ${name}: ${note}`);
 
     let firstProfileLogged = false;
     const version = document?.version ?? null;
     const documentVersion = result.documentVersion ?? version;
     log.info(`probe model: ${name}: read in ${extractMs.toFixed(0)} ms; training ${planned.variants.map((v) => v.label).join(', ')}`);
-    const finished = controller.run(planned.plan, {
+    const finished = controller.run(plan, {
       title: name,
       source: { uri, version: documentVersion },
       rerun: async () => {
-        await probe(uri, name, inputShape ? { inputShape } : {});
+        await probe(uri, name, inputShape ? { inputShape, ...(options.scaledDown ? { scaledDown: true } : {}) } : {});
       },
       onMessage: (message) => {
         if (firstProfileLogged || message.type !== 'gradients' || message.variant !== 'model') return;
@@ -245,7 +251,34 @@ export function registerProbeModel(
         void context.workspaceState.update(verdictsKey, { ...storedVerdicts(), [key]: { text, at: new Date().toISOString() } }).then(() => lensesChanged.fire());
       },
     });
-    return { started: true, model: name, variants: planned.variants.map((v) => v.id), plan: planned.plan, inputShape: probedShape, extractMs, finished };
+    if (!options.scaledDown) offerSmallBatchScaleDown(uri, name, extraction, planned, probedShape);
+    return { started: true, model: name, variants: planned.variants.map((v) => v.id), plan, inputShape: probedShape, extractMs, finished };
+  }
+
+  /**
+   * A model whose step cost leaves a batch under healthyBatchSize trains noisily: offer a
+   * smaller input that allows a larger batch (the run at the file's input goes on unless taken).
+   */
+  function offerSmallBatchScaleDown(uri: vscode.Uri, name: string, extraction: ModelExtraction, planned: Extract<ModelPlanOutcome, { ok: true }>, probedShape: number[] | undefined): void {
+    const task = planned.plan.task;
+    if (!task || planned.plan.batchSize >= healthyBatchSize || probedShape !== extraction.inputShape) return;
+    const smaller = smallBatchScaleDown(
+      planned.variants.map((v) => v.graph),
+      task,
+    );
+    const inputShape = smaller ? smallerInputShapes(extraction)[Math.log2(smaller.inputDivisor) - 1] : undefined;
+    if (!smaller || !inputShape) return;
+    const button = 'Scale Down';
+    void vscode.window
+      .showInformationMessage(
+        `Residual Lens: ${name} trains at batch ${planned.plan.batchSize} on its input (${(extraction.inputShape ?? planned.variants[0]!.graph.nodes[planned.variants[0]!.graph.inputs[0]!.node]!.shape).join(', ')}), so BatchNorm's statistics are noisy and a short probe learns little. Scale down: probe it on input (${inputShape.join(', ')}) at batch ${smaller.batchSize}?`,
+        button,
+      )
+      .then(async (choice) => {
+        if (choice !== button) return;
+        await controller.stop();
+        await probe(uri, name, { inputShape, scaledDown: true });
+      });
   }
 
   context.subscriptions.push(

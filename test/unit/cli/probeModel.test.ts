@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProbeRecord } from '../../../src/core/probe/record';
-import { distDir, examplesDir, repoRoot } from '../../support/paths';
+import { distDir, examplesDir, fixturesDir, repoRoot } from '../../support/paths';
 
 const cli = join(distDir, 'cli.js');
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
@@ -36,6 +36,48 @@ test('probe --model trains the example ResNet-20 with its plain twin and depth v
     assert.ok(conv, `layers: ${model.layers.map((l) => l.name).join(', ')}`);
     assert.match(exampleLines[conv.sourceLine!]!, /self\.conv1 = nn\.Conv2d\(in_planes, planes/);
     assert.equal(conv.sourceUri, example);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
+
+test('probe --model: a batch under 16 is said, with the smaller input that allows a larger one; --scale-down probes it there', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'rl-cli-model-'));
+  try {
+    const json = join(folder, 'probe.json');
+    const asIs = run(['probe', '--model', `${example}:CifarResNet`, '--steps', '2', '--no-depth-twins', '--json', json]);
+    assert.equal(asIs.status, 0, asIs.stderr);
+    const batch = Number(/^note: batch size (\d+) only: .*BatchNorm's statistics are noisy and 2 steps learn little; Scale Down \(input size ÷ \d, input \(2, 3, \d+, \d+\)\) allows batch (\d+)$/m.exec(asIs.stderr)?.[1]);
+    assert.ok(batch < 16, asIs.stderr);
+    assert.match(asIs.stderr, /^CifarResNet trains at batch \d+ on its input: add --scale-down to probe it on input \(2, 3, (16|8), \1\) instead of \(2, 3, 32, 32\) at batch (16|32|64)$/m);
+    const record = JSON.parse(readFileSync(json, 'utf8')) as ProbeRecord;
+    assert.equal(record.plan?.batchSize, batch, 'the model keeps its input: the batch is the one the note names');
+    assert.ok(record.plan?.notes?.some((n) => n.startsWith(`batch size ${batch} only`)), `plan notes: ${JSON.stringify(record.plan?.notes)}`);
+
+    const scaled = run(['probe', '--model', `${example}:CifarResNet`, '--steps', '2', '--no-depth-twins', '--scale-down', '--json', json]);
+    assert.equal(scaled.status, 0, scaled.stderr);
+    assert.match(scaled.stderr, /^CifarResNet trains at batch \d+ on its input: probing it on input \(2, 3, (16|8), \1\) .* at batch (\d+) \(--scale-down\)$/m);
+    const scaledRecord = JSON.parse(readFileSync(json, 'utf8')) as ProbeRecord;
+    assert.ok(scaledRecord.plan!.batchSize >= 16, `batch ${scaledRecord.plan!.batchSize}`);
+    assert.ok(scaledRecord.variants.every((v) => v.status === 'done'));
+    assert.doesNotMatch(scaled.stderr, /only: a step is kept near/);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
+
+test('probe --model: where the probed model differs from the file (an initializer, outputs after the first) is printed and kept in the record', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'rl-cli-model-'));
+  try {
+    const json = join(folder, 'probe.json');
+    const fixture = join(fixturesDir, 'probe-models', 'keras', 'initializers_and_outputs.py');
+    const result = run(['probe', '--model', `${fixture}:two_heads`, '--steps', '2', '--json', json]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /^note: two_heads has 2 outputs; the probe trains the first$/m);
+    assert.match(result.stderr, /^note: conv2d, conv2d_1: kernel_initializer='he_normal' is not followed: the probe initialises with the framework's default \(glorot_uniform\)$/m);
+    const record = JSON.parse(readFileSync(json, 'utf8')) as ProbeRecord;
+    assert.ok(record.plan?.notes?.some((n) => /has 2 outputs/.test(n)), `plan notes: ${JSON.stringify(record.plan?.notes)}`);
+    assert.ok(record.notes.some((n) => /he_normal/.test(n)), `record notes: ${JSON.stringify(record.notes)}`);
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
