@@ -104,9 +104,23 @@ function fileName(uri: string): string {
  */
 export function exampleInputShape(unknown: readonly string[]): number[] {
   const names = unknown.map((n) => n.toUpperCase());
+  // The Keras and TF.js front ends name the whole shape in its own layout (`N, H, W, 3`):
+  // keep its order and its known sizes, so a channels-last model gets a channels-last example.
+  const wholeShape = names.length >= 2 && (/^(N|B|BATCH)$/.test(names[0]!) || names.some((n) => /^\d+$/.test(n)));
+  if (wholeShape) return names.map(exampleSize);
+  // The PyTorch front end names only the dims it lacks (`H, W`); its conv inputs are channels-first.
   if (names.some((n) => /^(H|W|HEIGHT|WIDTH|IMG|IMAGE|SIZE|RES)/.test(n))) return names.some((n) => /^D(EPTH)?$/.test(n)) ? [1, 3, 16, 32, 32] : [1, 3, 32, 32];
   if (names.some((n) => /^(T|L|S|SEQ|BLOCK|CTX|CONTEXT)/.test(n))) return [1, 64];
   return [1, ...unknown.map(() => 32)];
+}
+
+function exampleSize(name: string): number {
+  if (/^\d+$/.test(name)) return Number(name);
+  if (/^(N|B|BATCH)$/.test(name)) return 1;
+  if (/^(C|CH|CHANNELS?)$/.test(name)) return 3;
+  if (/^D(EPTH)?$/.test(name)) return 16;
+  if (/^(T|L|S|SEQ|BLOCK|CTX|CONTEXT)/.test(name)) return 64;
+  return 32;
 }
 
 /** One network of a "Probe This Model" plan: a variant of the model, or its plain twin. */
