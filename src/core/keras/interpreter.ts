@@ -261,7 +261,7 @@ class LayersInterpreter {
 
   private orderRoots(): { def: FunctionDef; value: FunctionValue }[] {
     const calledNames = new Set<string>();
-    for (const { def } of this.definedFunctions) collectCalledNames(def.body, calledNames);
+    for (const { def } of this.definedFunctions) for (const name of calledNamesOf(def)) calledNames.add(name);
     const roots = this.definedFunctions.filter(({ def }) => !calledNames.has(def.name)).reverse();
     const rest = this.definedFunctions.filter(({ def }) => calledNames.has(def.name)).reverse();
     return [...roots, ...rest];
@@ -1532,6 +1532,21 @@ function sameShapeValue(a: Value, b: Value): boolean {
   }
   if (a.t === 'int' && b.t === 'int') return typeof a.v === 'number' ? a.v === b.v : typeof b.v !== 'number' && a.v.key === b.v.key;
   return false;
+}
+
+// A function's definition is kept across edits that do not touch it (pythonSyntax.ts,
+// scriptSyntax.ts) and never changes: the names it calls are read once.
+const calledNamesByDef = new WeakMap<FunctionDef, readonly string[]>();
+
+function calledNamesOf(def: FunctionDef): readonly string[] {
+  let names = calledNamesByDef.get(def);
+  if (names === undefined) {
+    const into = new Set<string>();
+    collectCalledNames(def.body, into);
+    names = [...into];
+    calledNamesByDef.set(def, names);
+  }
+  return names;
 }
 
 function collectCalledNames(stmts: Stmt[], into: Set<string>): void {

@@ -16,7 +16,27 @@ export function importPath(path: string, language: Language): string | undefined
   return canonicalPythonPath(path);
 }
 
+// Every attribute read of a library object asks; a file names few distinct paths. Bounded,
+// since a long session sees many files.
+const canonicalPaths = new Map<string, string>();
+const snakeCases = new Map<string, string>();
+const maxRemembered = 4096;
+
+function remembered(cache: Map<string, string>, key: string, compute: (key: string) => string): string {
+  let value = cache.get(key);
+  if (value === undefined) {
+    if (cache.size >= maxRemembered) cache.clear();
+    value = compute(key);
+    cache.set(key, value);
+  }
+  return value;
+}
+
 export function canonicalPythonPath(path: string): string {
+  return remembered(canonicalPaths, path, computeCanonicalPythonPath);
+}
+
+function computeCanonicalPythonPath(path: string): string {
   let p = path.replace(/^tensorflow\b/, 'tf');
   p = p.replace(/^tf\.compat\.v\d\.keras\b/, 'keras').replace(/^tf\.python\.keras\b/, 'keras').replace(/^tf\.keras\b/, 'keras').replace(/^tf_keras\b/, 'keras');
   p = p.replace(/^keras\.(?:src|api|_tf_keras\.keras)\./, 'keras.');
@@ -34,5 +54,9 @@ export function canonicalAttribute(path: string, name: string, language: Languag
 
 /** `kernelSize` → `kernel_size`. */
 export function snakeCase(name: string): string {
+  return remembered(snakeCases, name, computeSnakeCase);
+}
+
+function computeSnakeCase(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }

@@ -7,6 +7,8 @@ import { DocumentTrees, textEdit } from '../../../src/core/parse/documentTrees';
 import { describeSyntaxTree, toSyntaxTree } from '../../../src/core/parse/syntaxTree';
 import { analyzeDocument, defaultAnalysisOptions } from '../../../src/core/analysis';
 import { registerBuiltinCheckers } from '../../../src/core/checkers';
+import { pythonProgram } from '../../../src/core/keras/pythonSyntax';
+import { scriptProgram } from '../../../src/core/tfjs/scriptSyntax';
 import { fixturesDir, grammarsDir } from '../../support/paths';
 
 registerBuiltinCheckers();
@@ -127,4 +129,34 @@ test('statements before an edit are kept as they were, those after it are moved,
   assert.notEqual(after.children[3], before.children[3], 'c() moved down a row');
   assert.equal(after.children[3]!.startRow, before.children[3]!.startRow + 1);
   trees.clear();
+});
+
+test('the layers program of a file after an edit, reusing the conversions of the statements the edit did not touch, is that of a fresh conversion', async () => {
+  const grammars = await grammarsReady;
+  const trees = new DocumentTrees();
+  const files = ['keras', 'tfjs'].flatMap((dir) => readdirSync(join(fixturesDir, dir)).slice(0, 8).map((f) => join(fixturesDir, dir, f)));
+  const next = random(9);
+  let kept = 0;
+  for (const file of files) {
+    const grammar = grammarFor(file);
+    if (!grammar) continue;
+    const program = (root: ReturnType<typeof toSyntaxTree>, text: string) => (grammar === 'python' ? pythonProgram(root, text) : scriptProgram(root, text));
+    let text = readFileSync(file, 'utf8');
+    for (let step = 0; step < 20; step++) {
+      // Typing in the first half of the file keeps the statements before it and moves those after it.
+      const at = Math.floor(next() * text.length * 0.5);
+      text = step % 2 ? text.slice(0, at) + insertions[Math.floor(next() * insertions.length)]! + text.slice(at) : edited(text, next);
+      trees.parse(grammars, file, grammar, text);
+      const previousRoot = trees.syntax(file);
+      const fresh = grammars.parse(grammar, text);
+      try {
+        assert.deepEqual(program(previousRoot, text), program(toSyntaxTree(fresh, text, grammar), text), `${file}, edit ${step}`);
+      } finally {
+        fresh.delete();
+      }
+      kept += previousRoot.children.filter((c) => c.endIndex < at).length;
+    }
+  }
+  trees.clear();
+  assert.ok(kept > 100, `${kept} kept statements compared`);
 });
