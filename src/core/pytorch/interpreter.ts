@@ -479,7 +479,9 @@ export class Interpreter {
         return builtinName(node.text);
       }
       case 'integer': {
-        const n = Number(node.text.replace(/_/g, '').replace(/[lL]$/, ''));
+        // Plain literals convert directly; only `1_000` and `10L` need the clean-up.
+        let n = Number(node.text);
+        if (Number.isNaN(n)) n = Number(node.text.replace(/_/g, '').replace(/[lL]$/, ''));
         return Number.isSafeInteger(n) ? intValue(n) : unknown;
       }
       case 'float':
@@ -1922,6 +1924,8 @@ function dimKey(d: ShapeDim): string {
 const instanceIds = new WeakMap<ClassInfo, number>();
 let nextClassId = 1;
 
+const layerKeys = new WeakMap<LayerDescriptor, string>();
+
 function valueKey(v: Value, depth: number): string | undefined {
   if (depth > 6) return undefined;
   switch (v.t) {
@@ -1941,7 +1945,15 @@ function valueKey(v: Value, depth: number): string | undefined {
       return items.some((i) => i.endsWith(':undefined')) ? undefined : `{${items.join(',')}}`;
     }
     case 'tensor': return v.cell.shape ? `T(${v.cell.shape.map(dimKey).join(',')})${v.layout ?? ''}` : undefined;
-    case 'layer': return `L${v.desc.type}${JSON.stringify(v.desc.params, (_k, p: unknown) => (p && typeof p === 'object' && 'key' in p ? (p as { key: string }).key : p))}`;
+    case 'layer': {
+      // A layer's descriptor is fixed once constructed; every memoised forward that holds it asks.
+      let key = layerKeys.get(v.desc);
+      if (key === undefined) {
+        key = `L${v.desc.type}${JSON.stringify(v.desc.params, (_k, p: unknown) => (p && typeof p === 'object' && 'key' in p ? (p as { key: string }).key : p))}`;
+        layerKeys.set(v.desc, key);
+      }
+      return key;
+    }
     case 'container': {
       if (v.incomplete) return undefined;
       const items = v.items.map((i) => valueKey(i, depth + 1));

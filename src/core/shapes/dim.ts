@@ -162,9 +162,22 @@ export function dimEquals(a: Dim, b: Dim): boolean {
   return a.key === b.key;
 }
 
+// The rules ask every observed shape for its symbols; polynomials are immutable, so they are listed once.
+const polySymbols = new WeakMap<Poly, readonly string[]>();
+
 /** The symbols (not floor atoms) a dim mentions. */
 export function symbolsOf(d: Dim, into = new Set<string>()): Set<string> {
   if (typeof d === 'number') return into;
+  let symbols = polySymbols.get(d);
+  if (symbols === undefined) {
+    symbols = [...collectSymbols(d, new Set())];
+    polySymbols.set(d, symbols);
+  }
+  for (const name of symbols) into.add(name);
+  return into;
+}
+
+function collectSymbols(d: Poly, into: Set<string>): Set<string> {
   for (const m of d.terms.keys()) {
     if (!m) continue;
     for (const factor of m.split('*')) {

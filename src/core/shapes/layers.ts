@@ -39,7 +39,10 @@ function perAxis(v: ParamValue, n: number): ShapeDim[] | undefined {
   if (Array.isArray(v)) return v.length === n ? v.map(dimOf) : undefined;
   const d = dimOf(v);
   if (d === null && v !== undefined && typeof v !== 'number' && !(v && typeof v === 'object')) return undefined;
-  return Array.from({ length: n }, () => d);
+  // A plain loop: every conv and pool asks, and Array.from with a map function costs several times more.
+  const dims: ShapeDim[] = [];
+  for (let i = 0; i < n; i++) dims.push(d);
+  return dims;
 }
 
 function lift2(f: (a: Dim, b: Dim) => Dim, a: ShapeDim, b: ShapeDim): ShapeDim {

@@ -39,6 +39,11 @@ test('evaluate and substitute agree with Python integer semantics', () => {
   assert.ok(Number.isNaN(evaluate(symbol('missing'), env)));
   assert.ok(dimEquals(substitute(add(floorDiv(sub(H, 1), s), 1), new Map([['stride', 1]])), H));
   assert.deepEqual([...symbolsOf(add(floorDiv(H, s), planes))].sort(), ['H', 'planes', 'stride']);
+  // Asked again (the symbols of a polynomial are kept), and into a set that already holds some.
+  const sized = add(floorDiv(H, s), planes);
+  assert.deepEqual([...symbolsOf(sized)].sort(), ['H', 'planes', 'stride']);
+  assert.deepEqual([...symbolsOf(sized, new Set(['W']))].sort(), ['H', 'W', 'planes', 'stride']);
+  assert.deepEqual([...symbolsOf(floorDiv(H, s))].sort(), ['H', 'stride']);
 });
 
 test('conditions simplify, negate and print as Python', () => {
