@@ -3,7 +3,7 @@
 // the runs after warm-up. Figures, not pass/fail.
 // `edit` is the re-check after a comment typed at the end of a statement in the middle (typicalEdit), parsed
 // incrementally; `--only edit` runs that alone (for `node --cpu-prof`).
-//   node out/bench/check-breakdown.js FILE... [--runs 30] [--only edit]
+//   node out/bench/check-breakdown.js FILE... [--runs 30] [--plain-heap] [--only edit]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
@@ -15,6 +15,7 @@ import { directCursorEnabled, withPublicCursor } from '../src/core/parse/cursor'
 import { DocumentTrees } from '../src/core/parse/documentTrees';
 import { grammarsDir } from '../test/support/paths';
 import { typicalEdit } from '../test/support/typicalEdit';
+import { processFlagsLine, rerunWithServerFlags } from './check-process';
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -22,11 +23,12 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string', default: '30' }, only: { type: 'string' } } });
+  if (rerunWithServerFlags()) return;
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string', default: '30' }, only: { type: 'string' }, 'plain-heap': { type: 'boolean' } } });
   const runs = Number(values.runs);
   registerBuiltinCheckers();
   const grammars = await Grammars.load(grammarsDir);
-  console.log(`load ${loadavg()[0]!.toFixed(1)}, direct cursor ${directCursorEnabled() ? 'on' : 'off'}`);
+  console.log(`load ${loadavg()[0]!.toFixed(1)}, direct cursor ${directCursorEnabled() ? 'on' : 'off'}, ${processFlagsLine()}`);
   for (const file of positionals) {
     const text = readFileSync(file, 'utf8');
     const grammar = grammarFor(file) ?? 'python';

@@ -4,7 +4,7 @@
 // targets as for PyTorch: under 5 ms per typical file, under 20 ms for 2 000 lines.
 // Wall and CPU time (median of the runs); the test/fixtures scan of bench/check-speed.ts
 // includes these fixtures too.
-//   node out/bench/check-speed-keras-tfjs.js [--runs 30] [--write-generated DIR]  (DIR: the generated files, to profile them)
+//   node out/bench/check-speed-keras-tfjs.js [--runs 30] [--plain-heap] [--write-generated DIR]  (DIR: the generated files, to profile them)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,6 +14,7 @@ import { fixturesDir } from '../test/support/paths';
 import { typicalEdit } from '../test/support/typicalEdit';
 import type { Grammars } from '../src/core/parse/grammars';
 import { DocumentTrees } from '../src/core/parse/documentTrees';
+import { processFlagsLine, rerunWithServerFlags } from './check-process';
 
 function generatedKeras(blocks: number): string {
   const lines = ['from tensorflow import keras', 'from tensorflow.keras import layers', ''];
@@ -94,7 +95,8 @@ function time(grammars: Grammars, path: string, text: string, runs: number, tree
 
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, 'write-generated': { type: 'string' } } });
+  if (rerunWithServerFlags()) return;
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, 'write-generated': { type: 'string' }, 'plain-heap': { type: 'boolean' } } });
   const runs = Number(values.runs);
   const generated = [
     ['generated-keras-300.py', generatedKeras(24)],
@@ -125,7 +127,7 @@ async function main(): Promise<void> {
     trees.clear();
     rows.push([`${name}, edit`, text.split('\n').length, edit.median, edit.min, edit.cpu, edit.findings]);
   }
-  console.log(`${runs} runs after 3 warm-up runs, one process, ${cpus()[0]?.model ?? 'CPU'} (${cpus().length} cores shared), load ${loadavg()[0]!.toFixed(1)}`);
+  console.log(`${runs} runs after 3 warm-up runs, one process, ${cpus()[0]?.model ?? 'CPU'} (${cpus().length} cores shared), load ${loadavg()[0]!.toFixed(1)}, ${processFlagsLine()}`);
   console.log('generated files: cold = parsed from scratch; edit = re-check after a comment typed at the end of a statement in the middle (incremental parse)');
   console.log(`${'file'.padEnd(48)} ${'lines'.padStart(6)} ${'wall ms'.padStart(9)} ${'min ms'.padStart(8)} ${'CPU ms'.padStart(8)} ${'findings'.padStart(9)}`);
   for (const [name, lines, wall, min, cpu, findings] of rows) {

@@ -4,7 +4,7 @@
 // do) and the re-check after a one-line edit in the middle of the file (typicalEdit), as the server
 // runs it while the user types (incremental parse from the document's previous tree).
 // One process, one core. Figures, not pass/fail; other work on the machine makes them noisy.
-//   node out/bench/check-speed.js [--runs 30] [--write-large FILE]  (FILE: the generated 2 000-line file, to profile it)
+//   node out/bench/check-speed.js [--runs 30] [--plain-heap] [--write-large FILE]  (FILE: the generated 2 000-line file, to profile it)
 import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { DocumentTrees } from '../src/core/parse/documentTrees';
 import { loadavg } from 'node:os';
 import { examplesDir, fixturesDir, grammarsDir } from '../test/support/paths';
 import { typicalEdit } from '../test/support/typicalEdit';
+import { processFlagsLine, rerunWithServerFlags } from './check-process';
 
 function readBesides(path: string): string | undefined {
   try {
@@ -80,7 +81,8 @@ function listFiles(dir: string): string[] {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, 'write-large': { type: 'string' } } });
+  if (rerunWithServerFlags()) return;
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, 'write-large': { type: 'string' }, 'plain-heap': { type: 'boolean' } } });
   const runs = Number(values.runs);
   if (values['write-large']) {
     writeFileSync(values['write-large'], largeModelFile(2000));
@@ -121,7 +123,7 @@ async function main(): Promise<void> {
     trees.clear();
   };
 
-  console.log(`check speed: ${runs} runs after 5 warm-up runs, one process, ${cpus()[0]?.model ?? 'CPU'} (${cpus().length} cores shared), load ${loadavg()[0]!.toFixed(1)}`);
+  console.log(`check speed: ${runs} runs after 5 warm-up runs, one process, ${cpus()[0]?.model ?? 'CPU'} (${cpus().length} cores shared), load ${loadavg()[0]!.toFixed(1)}, ${processFlagsLine()}`);
   console.log('cold: parsed from scratch; edit: re-check after a comment typed at the end of a statement in the middle of the file, incremental parse');
   const typical = join(fixturesDir, 'pytorch', 'c02_torchvision_resnet.py');
   measure('torchvision-style resnet.py (6 factories)', typical, readFileSync(typical, 'utf8'));

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { LanguageClient, State, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { analysisProcessFlags } from '../core/analysisProcess';
 
 export type AnalysisServerState = 'starting' | 'running' | 'stopped' | 'failed';
 
@@ -22,11 +23,11 @@ const documentSelector = ['python', 'typescript', 'typescriptreact', 'javascript
 export function startAnalysisClient(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): AnalysisClient {
   const serverModule = context.asAbsolutePath('dist/server.js');
   const serverOptions: ServerOptions = {
-    run: { module: serverModule, transport: TransportKind.ipc, options: { env: serverEnvironment(context) } },
+    run: { module: serverModule, transport: TransportKind.ipc, options: { env: serverEnvironment(context), execArgv: [...analysisProcessFlags] } },
     debug: {
       module: serverModule,
       transport: TransportKind.ipc,
-      options: { env: serverEnvironment(context), execArgv: ['--nolazy', '--inspect=6012'] },
+      options: { env: serverEnvironment(context), execArgv: [...analysisProcessFlags, '--nolazy', '--inspect=6012'] },
     },
   };
   // Files changed outside the editor (git checkout, codegen) are re-checked by the workspace scan.

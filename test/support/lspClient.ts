@@ -8,6 +8,7 @@ import {
 } from 'vscode-jsonrpc/node';
 import type { PublishDiagnosticsParams, InitializeResult, Range } from 'vscode-languageserver-protocol';
 import { distDir } from './paths';
+import { analysisProcessFlags } from '../../src/core/analysisProcess';
 
 /** The real language server bundle, started as a process and spoken to over stdio JSON-RPC. */
 export class LanguageServerProcess {
@@ -42,7 +43,8 @@ export class LanguageServerProcess {
     rootPath?: string,
     configuration: Record<string, unknown> = {},
   ): Promise<{ server: LanguageServerProcess; initialize: InitializeResult }> {
-    const child = spawn(process.execPath, [join(distDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // With the flags the extension starts it with.
+    const child = spawn(process.execPath, [...analysisProcessFlags, join(distDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     const server = new LanguageServerProcess(child, connection);
     server.configuration = configuration;
