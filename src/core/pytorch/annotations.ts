@@ -16,10 +16,11 @@ function noteText(note: ShapeNote): string {
 }
 
 export function buildAnnotations(run: PyTorchRunResult): ShapeAnnotation[] {
-  const byKey = new Map<string, { note: ShapeNote; concrete: string[]; symbolic: string[] }>();
+  const byKey = new Map<number, { note: ShapeNote; concrete: string[]; symbolic: string[] }>();
   const add = (note: ShapeNote, kind: 'concrete' | 'symbolic'): void => {
     if (note.file.uri !== run.main.uri || note.file.source !== run.main.source) return;
-    const key = `${note.kind}:${note.node.startIndex}`;
+    // A number, not a string: every layer call and assignment of every run leaves a note.
+    const key = note.node.startIndex * 2 + (note.kind === 'layer' ? 1 : 0);
     let entry = byKey.get(key);
     if (!entry) byKey.set(key, (entry = { note, concrete: [], symbolic: [] }));
     const list = entry[kind];
