@@ -24,7 +24,7 @@ export function activate(context: vscode.ExtensionContext): ResidualLensApi {
   registerCommands(context, log, analysis);
   const probe = registerDepthProbe(context, log);
   registerProbeModel(context, log, analysis, probe.controller, probe.panel);
-  registerVerifyShapes(context, log);
+  registerVerifyShapes(context, log, analysis);
   const activationMs = performance.now() - started;
   log.info(`Residual Lens ${String(context.extension.packageJSON.version)} activated in ${activationMs.toFixed(1)} ms`);
   return { activationMs, analysis, probePanel: probe.panel };

@@ -17,6 +17,7 @@ import { codeActionsFor } from './codeActions';
 import { hoverFor, inlayHintsFor } from './shapeViews';
 import { scanWorkspace } from './workspaceScanner';
 import { registerModelRequests } from './modelRequests';
+import { registerVerifyRequests } from './verifyRequests';
 import { URI } from 'vscode-uri';
 
 // The analysis process: the extension starts it over IPC, and tests start the same
@@ -108,6 +109,7 @@ connection.languages.inlayHint.on((params) => {
 });
 
 registerModelRequests(connection, documents, () => grammarsReady, () => settings);
+registerVerifyRequests(connection, () => grammarsReady, () => settings);
 
 documents.listen(connection);
 connection.listen();

@@ -11,7 +11,8 @@ import { registerBuiltinCheckers } from '../core/checkers';
 import type { Finding } from '../core/diagnostic';
 import type { Grammars } from '../core/parse/grammars';
 import { runPyTorchAnalysis } from '../core/pytorch/checker';
-import { formatShape, type Shape } from '../core/shapes/shape';
+import { formatDim } from '../core/shapes/dim';
+import type { Shape } from '../core/shapes/shape';
 import type { PythonChoice } from './torchEngine';
 
 export interface TorchAddition {
@@ -73,9 +74,9 @@ export function defaultVerifierPath(): string {
 }
 
 /** Runs verify_shapes.py on the file; rejects with a one-line reason when it cannot. */
-export function traceWithTorch(file: string, python: PythonChoice, verifierPath = defaultVerifierPath(), timeoutMs = 120_000): Promise<TorchTrace> {
+export function traceWithTorch(file: string, python: PythonChoice, verifierPath = defaultVerifierPath(), timeoutMs = 120_000, signal?: AbortSignal): Promise<TorchTrace> {
   return new Promise((resolve, reject) => {
-    const child = spawn(python.path, [verifierPath, file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    const child = spawn(python.path, [verifierPath, file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' }, ...(signal ? { signal } : {}) });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -101,45 +102,72 @@ export function traceWithTorch(file: string, python: PythonChoice, verifierPath 
   });
 }
 
-interface StaticPair {
-  left: Shape;
-  right: Shape;
+/** A dim as it crosses a process boundary: a number, a symbolic size by its text (`H`), or null (unknown). */
+export type PlainDim = number | string | null;
+export type PlainShape = PlainDim[] | null;
+
+/**
+ * The analysis's side of a verification, as plain data: the operand shapes it worked out
+ * at each addition (1-based lines) and its findings on additions. The language server
+ * computes it (the static pass stays out of the extension host) and sends it as JSON.
+ */
+export interface StaticAdditions {
+  pairs: { line: number; left: PlainShape; right: PlainShape }[];
+  findings: { line: number; rule: string; severity: Finding['severity']; message: string; shapes?: [string, string] }[];
 }
+
+const plainShape = (shape: Shape): PlainShape => (shape ? shape.map((d) => (d === null || typeof d === 'number' ? d : formatDim(d))) : null);
+const plainShapeText = (shape: PlainShape): string => (shape ? `(${shape.map((d) => (d === null ? '?' : String(d))).join(', ')}${shape.length === 1 ? ',' : ''})` : '(?)');
 
 const torchShapeText = (dims: number[]): string => `(${dims.join(', ')}${dims.length === 1 ? ',' : ''})`;
 
 /** A concrete dim of the analyser must be the dim torch saw; a symbolic one matches any size. */
-function pairMatches(pair: StaticPair, add: TorchAddition): boolean {
-  const fits = (shape: Shape, dims: number[]): boolean =>
+function pairMatches(pair: { left: PlainShape; right: PlainShape }, add: TorchAddition): boolean {
+  const fits = (shape: PlainShape, dims: number[]): boolean =>
     shape !== null && shape.length === dims.length && shape.every((d, i) => d === null || typeof d !== 'number' || d === dims[i]);
   return fits(pair.left, add.left) && fits(pair.right, add.right);
 }
 
-/** Findings on additions, from the full analysis (the rules decide what is an error). */
-function staticSide(file: string, text: string, grammars: Grammars, budgetMs: number): { pairs: Map<number, StaticPair[]>; findings: Map<number, Finding[]> } {
-  registerBuiltinCheckers();
-  const readWorkspaceFile = (path: string): string | undefined => {
-    const fsPath = path.startsWith('file://') ? path.slice('file://'.length) : path;
-    try {
-      return statSync(fsPath).isFile() ? readFileSync(fsPath, 'utf8') : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const options: AnalysisOptions = { ...defaultAnalysisOptions, budgetMs, readWorkspaceFile };
-  const findings = new Map<number, Finding[]>();
-  for (const f of analyzeDocument({ uri: file, grammar: 'python', text }, grammars, options).findings) {
-    const line = f.range.start.line + 1;
-    findings.set(line, [...(findings.get(line) ?? []), f]);
+/** Reads a file the analysed one imports, from disk (the saved files torch imports too). */
+export function readFileFromDisk(path: string): string | undefined {
+  const fsPath = path.startsWith('file://') ? path.slice('file://'.length) : path;
+  try {
+    return statSync(fsPath).isFile() ? readFileSync(fsPath, 'utf8') : undefined;
+  } catch {
+    return undefined;
   }
-  const pairs = new Map<number, StaticPair[]>();
+}
+
+/**
+ * The static side: the full analysis's findings on additions (the rules decide what is an
+ * error) and the PyTorch analysis's concrete operand shapes. `stillWanted` is awaited between
+ * the two passes (a server lets a cancel arrive there): false ends the work early with undefined.
+ */
+export async function analyseAdditions(
+  file: string,
+  text: string,
+  grammars: Grammars,
+  budgetMs: number,
+  readWorkspaceFile: (path: string) => string | undefined = readFileFromDisk,
+  stillWanted: () => Promise<boolean> | boolean = () => true,
+): Promise<StaticAdditions | undefined> {
+  registerBuiltinCheckers();
+  const options: AnalysisOptions = { ...defaultAnalysisOptions, budgetMs, readWorkspaceFile };
+  const findings: StaticAdditions['findings'] = analyzeDocument({ uri: file, grammar: 'python', text }, grammars, options).findings.map((f) => ({
+    line: f.range.start.line + 1,
+    rule: f.rule,
+    severity: f.severity,
+    message: f.message,
+    ...(f.shapes ? { shapes: f.shapes } : {}),
+  }));
+  if (!(await stillWanted())) return undefined;
+  const pairs: StaticAdditions['pairs'] = [];
   const tree = grammars.parse('python', text);
   try {
     const run = runPyTorchAnalysis({ document: { uri: file, grammar: 'python', text }, tree, options, deadline: performance.now() + options.budgetMs, log: () => undefined, grammars });
     for (const obs of run.concrete) {
       if (obs.file.uri !== file) continue;
-      const line = obs.site.startRow + 1;
-      pairs.set(line, [...(pairs.get(line) ?? []), { left: obs.left, right: obs.right }]);
+      pairs.push({ line: obs.site.startRow + 1, left: plainShape(obs.left), right: plainShape(obs.right) });
     }
   } finally {
     tree.delete();
@@ -147,10 +175,15 @@ function staticSide(file: string, text: string, grammars: Grammars, budgetMs: nu
   return { pairs, findings };
 }
 
-export function compareShapes(staticPairs: Map<number, StaticPair[]>, findings: Map<number, Finding[]>, trace: TorchTrace): AdditionComparison[] {
-  const torchByLine = new Map<number, TorchAddition[]>();
-  for (const add of trace.adds) torchByLine.set(add.line, [...(torchByLine.get(add.line) ?? []), add]);
-  const additionFindings = new Map([...findings].map(([line, list]) => [line, list.filter((f) => f.rule.startsWith('residual-'))] as const).filter(([, list]) => list.length > 0));
+export function compareShapes(analysis: StaticAdditions, trace: TorchTrace): AdditionComparison[] {
+  const group = <T extends { line: number }>(items: T[]): Map<number, T[]> => {
+    const byLine = new Map<number, T[]>();
+    for (const item of items) byLine.set(item.line, [...(byLine.get(item.line) ?? []), item]);
+    return byLine;
+  };
+  const staticPairs = group(analysis.pairs);
+  const torchByLine = group(trace.adds);
+  const additionFindings = group(analysis.findings.filter((f) => f.rule.startsWith('residual-')));
   const lines = [...new Set([...staticPairs.keys(), ...additionFindings.keys(), ...torchByLine.keys()])].sort((a, b) => a - b);
   const unique = (values: string[]): string[] => [...new Set(values)];
   return lines.map((line): AdditionComparison => {
@@ -160,7 +193,7 @@ export function compareShapes(staticPairs: Map<number, StaticPair[]>, findings: 
     const adds = torchByLine.get(line) ?? [];
     const lineFindings = additionFindings.get(line) ?? [];
     const staticError = lineFindings.find((f) => f.severity === 'error');
-    const staticShapes = unique([...pairs.map((p) => `${formatShape(p.left)} + ${formatShape(p.right)}`), ...lineFindings.flatMap((f) => (f.shapes ? [f.shapes.join(' + ')] : []))]);
+    const staticShapes = unique([...pairs.map((p) => `${plainShapeText(p.left)} + ${plainShapeText(p.right)}`), ...lineFindings.flatMap((f) => (f.shapes ? [f.shapes.join(' + ')] : []))]);
     const torchShapes = unique(adds.map((a) => `${torchShapeText(a.left)} + ${torchShapeText(a.right)}${a.ok ? '' : ' (raised)'}`));
     const failed = adds.find((a) => !a.ok);
     const base = {
@@ -180,7 +213,7 @@ export function compareShapes(staticPairs: Map<number, StaticPair[]>, findings: 
     if (staticError) return { ...base, verdict: 'disagree', detail: 'the analysis reports an error that torch does not raise' };
     const unmatched = pairs.filter((p) => p.left && p.right && !adds.some((a) => pairMatches(p, a)));
     if (unmatched.length) {
-      return { ...base, verdict: 'disagree', detail: `torch saw other shapes than the analysis's ${unmatched.map((p) => `${formatShape(p.left)} + ${formatShape(p.right)}`).join(', ')}` };
+      return { ...base, verdict: 'disagree', detail: `torch saw other shapes than the analysis's ${unmatched.map((p) => `${plainShapeText(p.left)} + ${plainShapeText(p.right)}`).join(', ')}` };
     }
     return { ...base, verdict: 'agree', detail: 'the shapes match (symbolic sizes match any value)' };
   });
@@ -191,16 +224,27 @@ export async function verifyShapes(options: {
   file: string;
   text?: string;
   python: PythonChoice;
-  grammars: Grammars;
+  grammars?: Grammars;
   verifierPath?: string;
   timeoutMs?: number;
   /** The analysis's time budget (the editor's 2 s by default); past it, additions stay unknown and are not compared. */
   analysisBudgetMs?: number;
+  /**
+   * The static side computed elsewhere (the extension asks the language server, in
+   * parallel with torch); without it the analysis runs here, with `grammars`.
+   */
+  staticAdditions?: Promise<StaticAdditions>;
+  /** Aborting kills the verifier's Python process. */
+  signal?: AbortSignal;
 }): Promise<ShapeVerification> {
-  const text = options.text ?? readFileSync(options.file, 'utf8');
-  const trace = await traceWithTorch(options.file, options.python, options.verifierPath, options.timeoutMs);
-  const { pairs, findings } = staticSide(options.file, text, options.grammars, options.analysisBudgetMs ?? defaultAnalysisOptions.budgetMs);
-  const additions = compareShapes(pairs, findings, trace);
+  const analysis =
+    options.staticAdditions ??
+    Promise.resolve().then(async () => {
+      if (!options.grammars) throw new VerificationError('no grammars to analyse the file with');
+      return (await analyseAdditions(options.file, options.text ?? readFileSync(options.file, 'utf8'), options.grammars, options.analysisBudgetMs ?? defaultAnalysisOptions.budgetMs))!;
+    });
+  const [trace, staticSide] = await Promise.all([traceWithTorch(options.file, options.python, options.verifierPath, options.timeoutMs, options.signal), analysis]);
+  const additions = compareShapes(staticSide, trace);
   const counts: Record<AdditionVerdict, number> = { agree: 0, disagree: 0, 'static-only': 0, 'torch-only': 0 };
   for (const a of additions) counts[a.verdict]++;
   return {

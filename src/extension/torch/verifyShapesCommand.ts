@@ -1,8 +1,8 @@
-import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { Grammars } from '../../core/parse/grammars';
-import { formatVerification, summarizeVerification, verifyShapes, type ShapeVerification } from '../../torch/shapeVerification';
+import { staticAdditionsMethod, type StaticAdditionsResult } from '../../server/verifyProtocol';
+import { formatVerification, summarizeVerification, VerificationError, verifyShapes, type ShapeVerification, type StaticAdditions } from '../../torch/shapeVerification';
 import { checkTorchAsync } from '../../torch/torchEngine';
+import type { AnalysisClient } from '../analysisClient';
 import { choosePythonForExtension } from './pythonInterpreter';
 
 const commandId = 'residualLens.verifyShapesWithTorch';
@@ -12,12 +12,13 @@ export type VerifyShapesOutcome = { verification: ShapeVerification } | { refuse
 
 /**
  * "Verify Shapes with PyTorch": runs the model file in a child Python with torch and
- * compares the real shapes at each addition with the static analysis. It executes
- * workspace code, so it is refused in an untrusted workspace.
+ * compares the real shapes at each addition with the static analysis, which the language
+ * server computes meanwhile (nothing is analysed in the extension host). It executes
+ * workspace code, so it is refused in an untrusted workspace. Cancelling the progress
+ * cancels the server's request and kills the Python process.
  */
-export function registerVerifyShapes(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
+export function registerVerifyShapes(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, analysis: AnalysisClient): void {
   let report: vscode.OutputChannel | undefined;
-  let grammars: Promise<Grammars> | undefined;
   let busy = false;
 
   const refuse = (reason: string): VerifyShapesOutcome => {
@@ -49,14 +50,34 @@ export function registerVerifyShapes(context: vscode.ExtensionContext, log: vsco
       if (open?.isDirty) log.info(`verify shapes: ${uri.fsPath} has unsaved changes; torch imports the saved file, so the saved version is verified`);
       const python = choosePythonForExtension(uri);
       const outcome = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: 'Residual Lens: verifying shapes with PyTorch…' },
-        async () => {
+        { location: vscode.ProgressLocation.Notification, title: 'Residual Lens: verifying shapes with PyTorch…', cancellable: true },
+        async (_progress, token) => {
           const check = await checkTorchAsync(python);
+          if (token.isCancellationRequested) return { kind: 'cancelled' } as const;
           if (!check.ok) return { kind: 'problem', problem: check.message } as const;
-          grammars ??= Grammars.load(join(context.extensionPath, 'dist', 'grammars'));
-          return { kind: 'verified', verification: await verifyShapes({ file: uri.fsPath, python, grammars: await grammars }) } as const;
+          const abort = new AbortController();
+          const cancelling = token.onCancellationRequested(() => abort.abort());
+          const requestCancel = new vscode.CancellationTokenSource();
+          const cancelRequest = token.onCancellationRequested(() => requestCancel.cancel());
+          try {
+            const staticAdditions = analysis.request<StaticAdditionsResult>(staticAdditionsMethod, { uri: uri.toString() }, requestCancel.token).then((answer): StaticAdditions => {
+              if ('error' in answer) throw new VerificationError(`the static analysis could not read the file: ${answer.error}`);
+              log.info(`verify shapes: the language server's static pass took ${answer.ms.toFixed(0)} ms`);
+              return answer.additions;
+            });
+            const verification = await verifyShapes({ file: uri.fsPath, python, staticAdditions, signal: abort.signal });
+            return { kind: 'verified', verification } as const;
+          } catch (err) {
+            if (token.isCancellationRequested) return { kind: 'cancelled' } as const;
+            throw err;
+          } finally {
+            cancelling.dispose();
+            cancelRequest.dispose();
+            requestCancel.dispose();
+          }
         },
       );
+      if (outcome.kind === 'cancelled') return refuse('cancelled');
       if (outcome.kind === 'problem') {
         log.warn(`verify shapes: ${outcome.problem}`);
         void vscode.window.showErrorMessage(`Residual Lens: cannot verify with PyTorch: ${outcome.problem}`);

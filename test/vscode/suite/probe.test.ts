@@ -35,6 +35,14 @@ suite('Depth probe from the command palette', () => {
     } finally {
       await ui.screenshot('probe-progress');
     }
+    // The progress notification: code-server shows no toasts at all under the smoke-test
+    // driver these tests need (its NotificationsToasts.addToast returns early when
+    // enableSmokeTestDriver is set), so it is read where it always is, in the notification centre.
+    await vscode.commands.executeCommand('notifications.showList');
+    const progress = await ui.waitForText('.notifications-center', 'Residual Lens: depth probe', 20000);
+    assert.match(progress, /variants|starting/);
+    await ui.screenshot('probe-progress-notification');
+    await vscode.commands.executeCommand('notifications.hideList');
     await ui.frameWaitForText('Completed:', 180000);
     const page = await ui.frameWaitForText('plain-8', 5000);
     assert.match(page, /residual-8/);
