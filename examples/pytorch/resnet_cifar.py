@@ -69,3 +69,4 @@ def resnet56():
 if __name__ == "__main__":
     model = resnet20()
     print(model(torch.randn(2, 3, 32, 32)).shape)
+# an edit after the probe

@@ -465,6 +465,7 @@ async function planFromModel(model: ModelProbeArgs, options: Partial<ProbeOption
   };
   let planned = planModelProbe(extraction, planOptions);
   let probedShape = extraction.inputShape;
+  let scaledNote: string | undefined;
   if (!planned.ok) {
     const why = `${model.className} is too large to probe: ${planned.problems.join('; ')}`;
     const planAgain = (from: ModelExtraction) => planModelProbe(from, { ...planOptions });
@@ -483,6 +484,7 @@ async function planFromModel(model: ModelProbeArgs, options: Partial<ProbeOption
     err.write(`${why}: probing it on ${smaller.description} (--scale-down)\n`);
     planned = smaller.planned;
     probedShape = smaller.inputShape;
+    scaledNote = `scaled down (--scale-down): probed on ${smaller.description}, as the file's is too large for a probe`;
   }
   if (planned.plan.task && planned.plan.batchSize < healthyBatchSize && options.batchSize === undefined && probedShape === extraction.inputShape) {
     // A batch this small trains noisily: a smaller input allows a larger one (only with --scale-down).
@@ -502,6 +504,7 @@ async function planFromModel(model: ModelProbeArgs, options: Partial<ProbeOption
       err.write(`${model.className} trains at batch ${small} on its input: probing it on ${larger.description} at batch ${larger.planned.plan.batchSize} (--scale-down)\n`);
       planned = larger.planned;
       probedShape = larger.inputShape;
+      scaledNote = `scaled down (--scale-down): probed on ${larger.description}, for batch ${larger.planned.plan.batchSize} instead of ${small}`;
     } else if (larger) {
       err.write(`${model.className} trains at batch ${small} on its input: add --scale-down to probe it on ${larger.description} at batch ${larger.planned.plan.batchSize}\n`);
     }
@@ -510,6 +513,6 @@ async function planFromModel(model: ModelProbeArgs, options: Partial<ProbeOption
   err.write(`${model.className} (${extraction.framework}, ${model.file}:${extraction.source.line + 1}) read in ${(performance.now() - started).toFixed(0)} ms${inputShape}\n`);
   for (const v of planned.variants) err.write(`  ${v.id}: ${v.label}, ${v.graph.nodes.length} nodes\n`);
   // Where the probed model differs from the file comes first: it qualifies every result.
-  const notes = [...new Set([...(extraction.notes ?? []), ...planned.notes])];
+  const notes = [...new Set([...(scaledNote ? [scaledNote] : []), ...(extraction.notes ?? []), ...planned.notes])];
   return { plan: { ...planned.plan, notes }, notes };
 }

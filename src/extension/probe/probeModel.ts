@@ -207,6 +207,7 @@ export function registerProbeModel(
     const planOf = (from: ModelExtraction): ModelPlanOutcome => planModelProbe(from, { ...settings, ...(options.steps !== undefined ? { steps: options.steps } : {}) });
     let planned = planOf(extraction);
     let probedShape = extraction.inputShape;
+    let scaledNote = options.scaledDown && inputShape ? `scaled down: probed on input (${inputShape.join(', ')}), a smaller input than the file's, for a larger batch` : undefined;
     if (!planned.ok) {
       // Too large: the numbers, and a smaller input that fits when there is one.
       const why = `${name} is too large to probe here: ${planned.problems.join('; ')}`;
@@ -224,10 +225,11 @@ export function registerProbeModel(
       if (!accept) return { started: false, reason: why };
       planned = smaller.planned;
       probedShape = smaller.inputShape;
+      scaledNote = `scaled down: probed on ${smaller.description}, as the file's is too large for a probe`;
       log.info(`probe model: ${name}: scaled down to ${smaller.description}`);
     }
     // The panel shows where the probed model differs from the file, and the plan's notes.
-    const notes = [...new Set([...(extraction.notes ?? []), ...planned.notes])];
+    const notes = [...new Set([...(scaledNote ? [scaledNote] : []), ...(extraction.notes ?? []), ...planned.notes])];
     const plan: ProbePlan = { ...planned.plan, notes };
     for (const note of notes) log.info(`probe model: ${name}: ${note}`);
 

@@ -61,6 +61,7 @@ test('probe --model: a batch under 16 is said, with the smaller input that allow
     assert.ok(scaledRecord.plan!.batchSize >= 16, `batch ${scaledRecord.plan!.batchSize}`);
     assert.ok(scaledRecord.variants.every((v) => v.status === 'done'));
     assert.doesNotMatch(scaled.stderr, /only: a step is kept near/);
+    assert.match(scaledRecord.plan?.notes?.[0] ?? '', /^scaled down \(--scale-down\): probed on input \(2, 3, (16|8), \1\) instead of \(2, 3, 32, 32\), for batch \d+ instead of \d+$/);
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }

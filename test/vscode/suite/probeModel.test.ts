@@ -93,6 +93,8 @@ suite('Probe This Model: the example CIFAR ResNet-20 from the command palette', 
     for (const name of ['conv1', 'layer1.0.conv1', 'layer2.0.conv1', 'layer3.2.conv2', 'linear']) assert.ok(labels.includes(name), `axis labels: ${labels.join(', ')}`);
     const pageText = await ui.frameWaitForText('Gradient flow: CifarResNet', 10000);
     assert.match(pageText, /plain twin/);
+    // The default plan trains ResNet-20 at a small batch: the panel's notes say so and name the smaller input.
+    assert.match(pageText, /batch size \d+ only: .*Scale Down \(input size ÷ \d, input \(2, 3, \d+, \d+\)\) allows batch \d+/);
     assert.equal(api.probePanel.runSource?.model, 'CifarResNet');
 
     // A click on layer2.0.conv1's point of the gradient chart: the editor moves to its definition.
@@ -120,6 +122,22 @@ suite('Probe This Model: the example CIFAR ResNet-20 from the command palette', 
     await ui.frameClick('vscode-button:has-text("Stop")');
     await ui.frameWaitForText('Cancelled at step', 60000);
     await ui.screenshot('probe-model-stopped');
+
+    // The small-batch offer: Scale Down probes the model on the smaller input at a larger batch.
+    await vscode.commands.executeCommand('notifications.showList');
+    const offer = await ui.waitForText('.notifications-center', 'trains at batch', 20000);
+    assert.match(offer, /CifarResNet trains at batch \d+ on its input \(2, 3, 32, 32\).*probe it on input \(2, 3, (16|8), \1\) at batch \d+/);
+    await ui.screenshot('probe-model-small-batch-offer');
+    await ui.click('.notifications-center .monaco-button:has-text("Scale Down")');
+    await waitFor(() => (api.probePanel.isRunning && api.probePanel.lastRun?.plan?.batchSize !== undefined && api.probePanel.lastRun.plan.batchSize >= 16 ? true : undefined), 60000, 'the scaled-down run');
+    await vscode.commands.executeCommand('notifications.hideList');
+    // Stopped once the model and its twin have trained a step, so the verdict lens (next test) has losses to compare.
+    const stepped = (variant: string) => api.probePanel.lastRun?.messages.some((m) => m.type === 'step' && m.variant === variant);
+    await waitFor(() => (stepped('model') && stepped('model-plain') ? true : undefined), 120000, 'a step of the scaled-down model and its twin');
+    await ui.frameWaitForText('scaled down: probed on input (2, 3,', 10000);
+    await ui.screenshot('probe-model-scaled-down');
+    await vscode.commands.executeCommand('residualLens.stopProbe');
+    await waitFor(() => (!api.probePanel.isRunning ? true : undefined), 60000, 'the scaled-down probe to stop');
   });
 
   test('after the probe, the CodeLens shows its verdict; an edit marks the panel’s results as from an older version of the code', async function () {
