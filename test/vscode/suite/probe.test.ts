@@ -13,7 +13,8 @@ suite('Depth probe from the command palette', () => {
   suiteSetup(async () => {
     const config = vscode.workspace.getConfiguration('residualLens.probe');
     await config.update('depths', [8], vscode.ConfigurationTarget.Global);
-    await config.update('steps', 12, vscode.ConfigurationTarget.Global);
+    // Long enough for the progress notification to be read while the run goes on.
+    await config.update('steps', 40, vscode.ConfigurationTarget.Global);
   });
 
   suiteTeardown(async () => {
@@ -38,11 +39,15 @@ suite('Depth probe from the command palette', () => {
     // The progress notification: code-server shows no toasts at all under the smoke-test
     // driver these tests need (its NotificationsToasts.addToast returns early when
     // enableSmokeTestDriver is set), so it is read where it always is, in the notification centre.
+    // Its title and message read "Residual Lens: depth probe: 0/2 variants done · …" (the end-of-run one says "finished").
     await vscode.commands.executeCommand('notifications.showList');
-    const progress = await ui.waitForText('.notifications-center', 'Residual Lens: depth probe', 20000);
-    assert.match(progress, /variants|starting/);
-    await ui.screenshot('probe-progress-notification');
-    await vscode.commands.executeCommand('notifications.hideList');
+    try {
+      const progress = await ui.waitForText('.notifications-center', 'Residual Lens: depth probe: ', 20000);
+      assert.match(progress, /Residual Lens: depth probe: (starting 2 variants|\d\/2 variants done)/);
+      await ui.screenshot('probe-progress-notification');
+    } finally {
+      await vscode.commands.executeCommand('notifications.hideList');
+    }
     await ui.frameWaitForText('Completed:', 180000);
     const page = await ui.frameWaitForText('plain-8', 5000);
     assert.match(page, /residual-8/);

@@ -125,12 +125,15 @@ suite('Probe This Model: the example CIFAR ResNet-20 from the command palette', 
 
     // The small-batch offer: Scale Down probes the model on the smaller input at a larger batch.
     await vscode.commands.executeCommand('notifications.showList');
-    const offer = await ui.waitForText('.notifications-center', 'trains at batch', 20000);
-    assert.match(offer, /CifarResNet trains at batch \d+ on its input \(2, 3, 32, 32\).*probe it on input \(2, 3, (16|8), \1\) at batch \d+/);
-    await ui.screenshot('probe-model-small-batch-offer');
-    await ui.click('.notifications-center .monaco-button:has-text("Scale Down")');
-    await waitFor(() => (api.probePanel.isRunning && api.probePanel.lastRun?.plan?.batchSize !== undefined && api.probePanel.lastRun.plan.batchSize >= 16 ? true : undefined), 60000, 'the scaled-down run');
-    await vscode.commands.executeCommand('notifications.hideList');
+    try {
+      const offer = await ui.waitForText('.notifications-center', 'trains at batch', 20000);
+      assert.match(offer, /CifarResNet trains at batch \d+ on its input \(2, 3, 32, 32\).*probe it on input \(2, 3, (16|8), \1\) at batch \d+/);
+      await ui.screenshot('probe-model-small-batch-offer');
+      await ui.click('.notifications-center .monaco-button:has-text("Scale Down")');
+      await waitFor(() => (api.probePanel.isRunning && api.probePanel.lastRun?.plan?.batchSize !== undefined && api.probePanel.lastRun.plan.batchSize >= 16 ? true : undefined), 60000, 'the scaled-down run');
+    } finally {
+      await vscode.commands.executeCommand('notifications.hideList');
+    }
     // Stopped once the model and its twin have trained a step, so the verdict lens (next test) has losses to compare.
     const stepped = (variant: string) => api.probePanel.lastRun?.messages.some((m) => m.type === 'step' && m.variant === variant);
     await waitFor(() => (stepped('model') && stepped('model-plain') ? true : undefined), 120000, 'a step of the scaled-down model and its twin');
