@@ -8,6 +8,14 @@ import { scaleDownGraph, type ScaleDown } from './graphScale';
 import { describeGraph, type GraphDescription } from './network';
 import { probeProtocolVersion, type BackendPreference, type OptimizerName, type ProbePlan, type ProbeTask, type VariantSpec } from './protocol';
 
+type TrainingSettings = Pick<ProbePlan, 'optimizer' | 'learningRate' | 'momentum' | 'steps' | 'timeBudgetMs' | 'gradientEvery' | 'seed' | 'backend'>;
+
+/** How a plan trains, whatever it trains: shared by the CIFAR family and graph plans. */
+export function trainingSettings(options: TrainingSettings): TrainingSettings {
+  const { optimizer, learningRate, momentum, steps, timeBudgetMs, gradientEvery, seed, backend } = options;
+  return { optimizer, learningRate, momentum, steps, timeBudgetMs, gradientEvery, seed, backend };
+}
+
 export interface GraphVariantRequest {
   label: string;
   /** The model itself, its plain twin, or a shallower / deeper version. */
@@ -176,14 +184,7 @@ export function planGraphProbe(variants: GraphVariantRequest[], partial: Partial
     inputChannels: inputNode.shape.length >= 3 ? inputNode.shape[channelsFirst ? 1 : inputNode.shape.length - 1]! : 1,
     classes: task.kind === 'classification' ? task.classes : task.vocabulary,
     batchSize,
-    optimizer: options.optimizer,
-    learningRate: options.learningRate,
-    momentum: options.momentum,
-    steps: options.steps,
-    timeBudgetMs: options.timeBudgetMs,
-    gradientEvery: options.gradientEvery,
-    seed: options.seed,
-    backend: options.backend,
+    ...trainingSettings(options),
     task,
   };
   if (options.batchSize === undefined && batchSize < healthyBatchSize) notes.push(smallBatchNote(variants.map((v) => v.graph), task, batchSize, options.steps));

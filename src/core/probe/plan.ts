@@ -1,7 +1,7 @@
 // Probe plans: what the user asks for (depths, sizes, optimizer) turned into a list of
 // variants the worker can build, with depths rounded to the CIFAR family's 6n+2 and
 // sizes checked against limits before any process starts.
-import { validateGraphPlan } from './graphPlan';
+import { trainingSettings, validateGraphPlan } from './graphPlan';
 import { describeNetwork } from './network';
 import {
   probeProtocolVersion,
@@ -149,14 +149,7 @@ export function planProbe(partial: Partial<ProbeOptions> = {}): { plan: ProbePla
     inputChannels: options.inputChannels,
     classes: options.classes,
     batchSize: options.batchSize,
-    optimizer: options.optimizer,
-    learningRate: options.learningRate,
-    momentum: options.momentum,
-    steps: options.steps,
-    timeBudgetMs: options.timeBudgetMs,
-    gradientEvery: options.gradientEvery,
-    seed: options.seed,
-    backend: options.backend,
+    ...trainingSettings(options),
   };
   problems.push(...validateProbePlan(plan));
   if (problems.length) throw new ProbePlanError(problems);
