@@ -126,7 +126,8 @@ export class DocumentAnalyzer {
   }
 }
 
-function readFileBesides(path: string): string | undefined {
+/** Reads a workspace file an analysed file imports (`from .blocks import BasicBlock`); undefined when absent or too large. */
+export function readFileBesides(path: string): string | undefined {
   try {
     const fsPath = path.startsWith('file:') ? URI.parse(path).fsPath : path;
     if (statSync(fsPath).size > defaultAnalysisOptions.maxFileBytes) return undefined;

@@ -14,6 +14,7 @@ import {
   type ListModelsResult,
 } from './modelProtocol';
 import type { ServerSettings } from './settings';
+import { readFileBesides } from './documentAnalyzer';
 
 type ReadDocument = { document: SourceDocument; version: number | null } | { error: string };
 
@@ -106,14 +107,4 @@ export function registerModelRequests(
     if ('error' in result) return { ...result, documentVersion: read_.version };
     return { extraction: result, documentVersion: read_.version };
   });
-}
-
-function readFileBesides(path: string): string | undefined {
-  try {
-    const fsPath = path.startsWith('file:') ? URI.parse(path).fsPath : path;
-    if (statSync(fsPath).size > defaultAnalysisOptions.maxFileBytes) return undefined;
-    return readFileSync(fsPath, 'utf8');
-  } catch {
-    return undefined;
-  }
 }
