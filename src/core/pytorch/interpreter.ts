@@ -1925,6 +1925,10 @@ const instanceIds = new WeakMap<ClassInfo, number>();
 let nextClassId = 1;
 
 const layerKeys = new WeakMap<LayerDescriptor, string>();
+/** A module's key from its constructor arguments, once none of them can change (no list, dict or tensor among them), with the depth it was computed at. */
+const instanceKeys = new WeakMap<InstanceValue, { key: string; depth: number }>();
+/** Counts the mutable values valueKey has walked, so a key that walked none can be kept. */
+let mutableValuesSeen = 0;
 
 function valueKey(v: Value, depth: number): string | undefined {
   if (depth > 6) return undefined;
@@ -1936,15 +1940,19 @@ function valueKey(v: Value, depth: number): string | undefined {
     case 'none': return 'n';
     case 'tuple':
     case 'list': {
-      if (v.t === 'list' && v.incomplete) return undefined;
+      if (v.t === 'list') {
+        mutableValuesSeen++;
+        if (v.incomplete) return undefined;
+      }
       const items = v.items.map((i) => valueKey(i, depth + 1));
       return items.includes(undefined) ? undefined : `[${items.join(',')}]`;
     }
     case 'dict': {
+      mutableValuesSeen++;
       const items = [...v.entries].map(([k, i]) => `${k}:${valueKey(i, depth + 1)}`);
       return items.some((i) => i.endsWith(':undefined')) ? undefined : `{${items.join(',')}}`;
     }
-    case 'tensor': return v.cell.shape ? `T(${v.cell.shape.map(dimKey).join(',')})${v.layout ?? ''}` : undefined;
+    case 'tensor': mutableValuesSeen++; return v.cell.shape ? `T(${v.cell.shape.map(dimKey).join(',')})${v.layout ?? ''}` : undefined;
     case 'layer': {
       // A layer's descriptor is fixed once constructed; every memoised forward that holds it asks.
       let key = layerKeys.get(v.desc);
@@ -1955,6 +1963,7 @@ function valueKey(v: Value, depth: number): string | undefined {
       return key;
     }
     case 'container': {
+      mutableValuesSeen++;
       if (v.incomplete) return undefined;
       const items = v.items.map((i) => valueKey(i, depth + 1));
       return items.includes(undefined) ? undefined : `${v.kind}[${items.join(',')}]`;
@@ -1966,13 +1975,19 @@ function valueKey(v: Value, depth: number): string | undefined {
     }
     case 'instance': {
       if (v.incomplete) return undefined;
+      const kept = instanceKeys.get(v);
+      if (kept && depth <= kept.depth) return kept.key;
       let id = instanceIds.get(v.cls);
       if (id === undefined) instanceIds.set(v.cls, (id = nextClassId++));
       // A dataclass config is its fields; a module is its constructor arguments.
+      if (v.cls.isDataclass) mutableValuesSeen++;
+      const mutableBefore = mutableValuesSeen;
       const source = v.cls.isDataclass ? v.attrs : v.args;
       const items = [...source].map(([k, i]) => [k, valueKey(i, depth + 1)] as const);
       if (items.some(([, i]) => i === undefined)) return undefined;
-      return `I${id}(${items.map(([k, i]) => `${k}=${i}`).join(',')})`;
+      const key = `I${id}(${items.map(([k, i]) => `${k}=${i}`).join(',')})`;
+      if (!v.cls.isDataclass && mutableValuesSeen === mutableBefore) instanceKeys.set(v, { key, depth });
+      return key;
     }
     default: return undefined;
   }
