@@ -53,12 +53,30 @@ function lift2(f: (a: Dim, b: Dim) => Dim, a: ShapeDim, b: ShapeDim): ShapeDim {
 // immutable, so results are kept (bounded) by the canonical keys of the inputs.
 const windowCache = new Map<string, ShapeDim>();
 const keyOf = (d: Dim): string => (typeof d === 'number' ? String(d) : d.key);
+const windowCacheByLength = new Map<string, Map<number, ShapeDim>>();
+const isSmallCount = (d: Dim): d is number => typeof d === 'number' && Number.isInteger(d) && d >= 0 && d < 256;
 
 /** floor((L + 2p - d(k-1) - 1) / s) + 1, or the ceil variant of pools with ceil_mode. */
 export function slidingWindowSize(length: ShapeDim, kernel: ShapeDim, stride: ShapeDim, padding: ShapeDim, dilation: ShapeDim, ceilMode = false): ShapeDim {
   if (length === null || kernel === null || stride === null || padding === null || dilation === null) return null;
   if (typeof length === 'number' && typeof kernel === 'number' && typeof stride === 'number' && typeof padding === 'number' && typeof dilation === 'number') {
     return computeWindowSize(length, kernel, stride, padding, dilation, ceilMode);
+  }
+  // The usual case, a symbolic length with small literal kernel, stride, padding and dilation, is
+  // found by the length's key and one number: no string to build on every conv and pool.
+  if (typeof length !== 'number' && isSmallCount(kernel) && isSmallCount(stride) && isSmallCount(padding) && isSmallCount(dilation)) {
+    const code = (((kernel * 256 + stride) * 256 + padding) * 256 + dilation) * 2 + (ceilMode ? 1 : 0);
+    let byWindow = windowCacheByLength.get(length.key);
+    if (byWindow === undefined) {
+      if (windowCacheByLength.size > 5000) windowCacheByLength.clear();
+      windowCacheByLength.set(length.key, (byWindow = new Map()));
+    }
+    let size = byWindow.get(code);
+    if (size === undefined) {
+      size = computeWindowSize(length, kernel, stride, padding, dilation, ceilMode);
+      byWindow.set(code, size);
+    }
+    return size;
   }
   const key = `${keyOf(length)}|${keyOf(kernel)}|${keyOf(stride)}|${keyOf(padding)}|${keyOf(dilation)}|${ceilMode}`;
   let size = windowCache.get(key);
