@@ -9,6 +9,7 @@ import { CancellationTokenSource, ResponseError } from 'vscode-jsonrpc/node';
 import { extractModelMethod, listModelsMethod, type ExtractModelResult, type ListModelsResult } from '../../src/server/modelProtocol';
 import { LanguageServerProcess } from '../support/lspClient';
 import { examplesDir } from '../support/paths';
+import { tinyResidualWithoutInputShape } from '../support/probeModelSources';
 
 const resnetPath = join(examplesDir, 'pytorch', 'resnet_cifar.py');
 const resnetText = readFileSync(resnetPath, 'utf8');
@@ -100,23 +101,7 @@ test('extractModel: a model whose input the file does not say asks for one; with
   const { server } = await LanguageServerProcess.start({ workspaceScan: false });
   try {
     const uri = 'file:///tmp/residual-lens-no-input.py';
-    const text = [
-      'import torch.nn as nn',
-      '',
-      'class TinyResidual(nn.Module):',
-      '    def __init__(self, width=8):',
-      '        super().__init__()',
-      '        self.stem = nn.Conv2d(3, width, 3, padding=1)',
-      '        self.conv = nn.Conv2d(width, width, 3, padding=1)',
-      '        self.head = nn.Linear(width, 10)',
-      '',
-      '    def forward(self, x):',
-      '        x = self.stem(x)',
-      '        x = x + self.conv(x)',
-      '        x = x.mean((2, 3))',
-      '        return self.head(x)',
-      '',
-    ].join('\n');
+    const text = tinyResidualWithoutInputShape;
     await server.open(uri, 'python', text, 1);
     const asked = (await server.connection.sendRequest(extractModelMethod, { uri, modelName: 'TinyResidual' })) as ExtractModelResult;
     assert.ok(!('error' in asked), 'error' in asked ? asked.error : '');

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ProbeRecord } from '../../../src/core/probe/record';
 import { distDir, examplesDir, fixturesDir, repoRoot } from '../../support/paths';
+import { tinyResidualWithoutInputShape } from '../../support/probeModelSources';
 
 const cli = join(distDir, 'cli.js');
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
@@ -105,22 +106,7 @@ test('probe --model: a model without an input shape, one with a layer it cannot 
     const noInput = join(folder, 'no_input.py');
     writeFileSync(
       noInput,
-      [
-        'import torch.nn as nn',
-        '',
-        'class TinyResidual(nn.Module):',
-        '    def __init__(self, width=8):',
-        '        super().__init__()',
-        '        self.stem = nn.Conv2d(3, width, 3, padding=1)',
-        '        self.conv = nn.Conv2d(width, width, 3, padding=1)',
-        '        self.head = nn.Linear(width, 10)',
-        '',
-        '    def forward(self, x):',
-        '        x = self.stem(x)',
-        '        x = x + self.conv(x)',
-        '        return self.head(x.mean((2, 3)))',
-        '',
-      ].join('\n'),
+      tinyResidualWithoutInputShape,
     );
     const asked = run(['probe', '--model', `${noInput}:TinyResidual`]);
     assert.equal(asked.status, 1, asked.stderr);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { ResidualLensApi } from '../../../src/extension/main';
 import { ui, uiBridgeUrl } from './ui';
+import { tinyResidualWithoutInputShape } from '../../support/probeModelSources';
 
 const panelHook = 'globalThis.residualLensPanel';
 
@@ -188,22 +189,7 @@ suite('Probe This Model: the example CIFAR ResNet-20 from the command palette', 
     const api = await residualLens();
     const document = await vscode.workspace.openTextDocument({
       language: 'python',
-      content: [
-        'import torch.nn as nn',
-        '',
-        'class TinyResidual(nn.Module):',
-        '    def __init__(self, width=8):',
-        '        super().__init__()',
-        '        self.stem = nn.Conv2d(3, width, 3, padding=1)',
-        '        self.conv = nn.Conv2d(width, width, 3, padding=1)',
-        '        self.head = nn.Linear(width, 10)',
-        '',
-        '    def forward(self, x):',
-        '        x = self.stem(x)',
-        '        x = x + self.conv(x)',
-        '        return self.head(x.mean((2, 3)))',
-        '',
-      ].join('\n'),
+      content: tinyResidualWithoutInputShape,
     });
     const editor = await vscode.window.showTextDocument(document, vscode.ViewColumn.One);
     editor.selection = new vscode.Selection(11, 8, 11, 8);
