@@ -27,7 +27,7 @@ export function sourceOf(uri: string, span: Span | undefined): GraphSource | und
   return span ? { uri, line: span.range.start.line, character: span.range.start.character } : undefined;
 }
 
-function ancestors(nodes: DraftNode[], roots: number[]): Set<number> {
+function ancestors(nodes: readonly { inputs: readonly number[] }[], roots: number[]): Set<number> {
   const seen = new Set<number>();
   const stack = [...roots];
   while (stack.length) {
@@ -198,19 +198,8 @@ const skipNames = /short|skip|ident|resid|proj|down|input|inp\b/i;
  */
 function skipOperand(nodes: GraphNode[], add: GraphNode, operandTexts: string[] | undefined): 0 | 1 | undefined {
   const [a, b] = add.inputs as [number, number];
-  const ancestorsOf = (root: number): Set<number> => {
-    const seen = new Set<number>();
-    const stack = [root];
-    while (stack.length) {
-      const id = stack.pop()!;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      stack.push(...nodes[id]!.inputs);
-    }
-    return seen;
-  };
-  const ancA = ancestorsOf(a);
-  const ancB = ancestorsOf(b);
+  const ancA = ancestors(nodes, [a]);
+  const ancB = ancestors(nodes, [b]);
   let branch = -1;
   for (const id of ancA) if (ancB.has(id) && id > branch) branch = id;
   if (branch < 0) return undefined;
