@@ -8,7 +8,7 @@ import type { Grammars } from '../parse/grammars';
 import { type PyNode, nodeText, toPyAst } from '../parse/python-ast';
 import { formatDim, isConcrete } from '../shapes/dim';
 import { type CallArgs, type RunLimits, BudgetExhausted, Interpreter, PathAborted, findMethod } from '../pytorch/interpreter';
-import { allParamsDefaulted, freshFile, loadAst, modulePathCandidates, parseInputComments, unwrapDecorated } from '../pytorch/checker';
+import { allParamsDefaulted, freshFile, loadAst, modulePathCandidates, parameterNameAndDefault, parseInputComments, unwrapDecorated } from '../pytorch/checker';
 import { type FileInfo, type InstanceValue, type TensorValue, type Value, Scope, inputTensor, intValue } from '../pytorch/values';
 import type { ModelCandidate, ModelExtractionRequest, ModelGraphFrontEnd } from './extract';
 import { type DepthParameter, type GraphNode, type GraphSource, type ModelExtraction, type ModelGraph, type ModelGraphVariant, type UnsupportedOperation, isWeightedOp } from './graph';
@@ -518,14 +518,7 @@ function depthCandidates(root: InstanceValue, args: CallArgs): DepthCandidate[] 
   const fields: DepthCandidate[] = [];
   const params = (init.def.fields.parameters?.children ?? []).slice(1);
   params.forEach((p, index) => {
-    let name: string | undefined;
-    let fallback: PyNode | undefined;
-    if (p.type === 'identifier') name = p.text;
-    else if (p.type === 'typed_parameter') name = p.children[0]?.type === 'identifier' ? p.children[0].text : undefined;
-    else if (p.type === 'default_parameter' || p.type === 'typed_default_parameter') {
-      name = p.fields.name?.text;
-      fallback = p.fields.value;
-    }
+    const { name, defaultNode: fallback } = parameterNameAndDefault(p);
     if (!name) return;
     const value = index < args.positional.length ? args.positional[index] : args.keywords.get(name) ?? (fallback ? literal(fallback) : undefined);
     if (!value) return;

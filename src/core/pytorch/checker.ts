@@ -252,6 +252,18 @@ export function allParamsDefaulted(def: PyNode, isMethod: boolean): boolean {
  * default become symbols named after the parameter; other defaults are kept. A `None`
  * default that is stored on `self` (a `downsample` the caller may pass) stays unknown.
  */
+/** The name of one parameter node of a `def` (none for `*args`, `**kw`, `*`, `/`) and its default value, if any. */
+export function parameterNameAndDefault(p: PyNode): { name?: string; defaultNode?: PyNode } {
+  if (p.type === 'identifier') return { name: p.text };
+  if (p.type === 'typed_parameter') return p.children[0]?.type === 'identifier' ? { name: p.children[0].text } : {};
+  if (p.type === 'default_parameter' || p.type === 'typed_default_parameter') {
+    const name = p.fields.name?.text;
+    const defaultNode = p.fields.value;
+    return { ...(name !== undefined ? { name } : {}), ...(defaultNode ? { defaultNode } : {}) };
+  }
+  return {};
+}
+
 function symbolicArguments(interp: Interpreter, cls: ClassInfo): Map<string, Value> {
   const args = new Map<string, Value>();
   const init = findMethod(cls, '__init__');
@@ -259,14 +271,7 @@ function symbolicArguments(interp: Interpreter, cls: ClassInfo): Map<string, Val
   const source = init.cls.file.source;
   const body = init.def.fields.body ? source.slice(init.def.fields.body.startIndex, init.def.fields.body.endIndex) : '';
   for (const p of (init.def.fields.parameters?.children ?? []).slice(1)) {
-    let name: string | undefined;
-    let defaultNode: PyNode | undefined;
-    if (p.type === 'identifier') name = p.text;
-    else if (p.type === 'typed_parameter') name = p.children[0]?.type === 'identifier' ? p.children[0].text : undefined;
-    else if (p.type === 'default_parameter' || p.type === 'typed_default_parameter') {
-      name = p.fields.name?.text;
-      defaultNode = p.fields.value;
-    }
+    const { name, defaultNode } = parameterNameAndDefault(p);
     if (!name) continue;
     if (!defaultNode || defaultNode.type === 'integer' || (defaultNode.type === 'unary_operator' && defaultNode.fields.argument?.type === 'integer')) {
       args.set(name, intValue(interp.newSymbol(name, 'param') as Dim));
