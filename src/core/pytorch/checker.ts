@@ -136,7 +136,7 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
   };
 
   const mergeRoles = (interp: Interpreter): void => {
-    for (const [name, role] of interp.symbolRoles) if (!result.roles.has(name)) result.roles.set(name, domainRole(role));
+    for (const [name, role] of interp.symbolRoles) if (!result.roles.has(name)) result.roles.set(name, interp.kernelSymbols.has(name) && role === 'param' ? 'kernel' : domainRole(role));
   };
 
   // 1. Concrete entries: module code and __main__, factories, classes with default arguments.
@@ -202,7 +202,7 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
         if (instance.t !== 'instance' || instance.incomplete) return;
         nameInstances(interp.instances);
         const input = makeInput(interp, value.cls, defaultInput);
-        interp.callModule(instance, { positional: [input], keywords: new Map() }, undefined, { scope: new Scope(), file: main, inForward: false });
+        interp.callModule(instance, { positional: [input], keywords: callerFilledForwardArguments(value.cls) }, undefined, { scope: new Scope(), file: main, inForward: false });
       },
       (interp) => {
         result.symbolic.push(...interp.observations.filter((o) => o.instance?.cls.name === className));
@@ -247,11 +247,6 @@ export function allParamsDefaulted(def: PyNode, isMethod: boolean): boolean {
   return params.every((p) => p.type !== 'identifier' && p.type !== 'typed_parameter' || p.children[0]?.type === 'list_splat_pattern');
 }
 
-/**
- * Constructor arguments for a class checked on its own: ints and parameters without a
- * default become symbols named after the parameter; other defaults are kept. A `None`
- * default that is stored on `self` (a `downsample` the caller may pass) stays unknown.
- */
 /** The name of one parameter node of a `def` (none for `*args`, `**kw`, `*`, `/`) and its default value, if any. */
 export function parameterNameAndDefault(p: PyNode): { name?: string; defaultNode?: PyNode } {
   if (p.type === 'identifier') return { name: p.text };
@@ -264,6 +259,11 @@ export function parameterNameAndDefault(p: PyNode): { name?: string; defaultNode
   return {};
 }
 
+/**
+ * Constructor arguments for a class checked on its own: ints and parameters without a
+ * default become symbols named after the parameter; other defaults are kept. A `None`
+ * default that is stored on `self` (a `downsample` the caller may pass) stays unknown.
+ */
 function symbolicArguments(interp: Interpreter, cls: ClassInfo): Map<string, Value> {
   const args = new Map<string, Value>();
   const init = findMethod(cls, '__init__');
@@ -282,6 +282,25 @@ function symbolicArguments(interp: Interpreter, cls: ClassInfo): Map<string, Val
       continue;
     }
     // Any other default (None, a bool, a float, a string, a layer class) is used as is.
+  }
+  return args;
+}
+
+/**
+ * Forward arguments after the input that default to `None` and that forward replaces
+ * when they are missing (`if shortcut is None: shortcut = x`): a caller may pass its own
+ * (a projected shortcut), so a class checked on its own keeps them unknown.
+ */
+function callerFilledForwardArguments(cls: ClassInfo): Map<string, Value> {
+  const args = new Map<string, Value>();
+  const forward = findMethod(cls, 'forward');
+  const body = forward?.def.fields.body;
+  if (!forward || !body) return args;
+  const text = forward.cls.file.source.slice(body.startIndex, body.endIndex);
+  for (const p of (forward.def.fields.parameters?.children ?? []).slice(2)) {
+    const { name, defaultNode } = parameterNameAndDefault(p);
+    if (!name || defaultNode?.type !== 'none') continue;
+    if (new RegExp(`^\\s*${name}\\s*=(?!=)`, 'm').test(text)) args.set(name, { t: 'unknown', label: name });
   }
   return args;
 }

@@ -10,7 +10,7 @@ import { type LayerDescriptor, type ParamValue, bindLayerParams, functionalTable
 import { type PyNode, nodeText, stringValue } from '../parse/python-ast';
 import {
   type ClassInfo, type FileInfo, type InstanceValue, type Layout, type TensorValue, type Value,
-  Scope, derivesFrom, inputTensor, intValue, none, tensor, unknown,
+  Scope, derivesFrom, inputTensor, intValue, isUnknownSpread, none, tensor, unknown, unknownSpread,
 } from './values';
 
 export type SymbolRole = 'batch' | 'spatial' | 'sequence' | 'channels' | 'stride' | 'kernel' | 'padding' | 'dilation' | 'count' | 'param';
@@ -20,6 +20,8 @@ export interface PathStep {
   taken: boolean;
   /** Where the test is (start offset of its condition), for fixes that edit it. */
   at?: number;
+  /** What a layer demands of its input (`C == dim` at a Linear(dim, ...)), not a branch of the code. */
+  implied?: true;
 }
 
 export interface AddObservation {
@@ -129,6 +131,8 @@ export class Interpreter {
   readonly observations: AddObservation[] = [];
   readonly notes: ShapeNote[] = [];
   readonly symbolRoles = new Map<string, SymbolRole>();
+  /** Parameters passed as a conv or pool kernel size: their plausible values are odd. */
+  readonly kernelSymbols = new Set<string>();
   readonly instances: InstanceValue[] = [];
   /** Classes whose forward ran with concrete constructor arguments. */
   readonly forwardedClasses = new Set<ClassInfo>();
@@ -572,7 +576,7 @@ export class Interpreter {
       if (n.type === 'list_splat' || n.type === 'parenthesized_list_splat') {
         const spread = this.iterate(this.evalExpr(n.children[0]!, frame));
         if (spread) items.push(...spread);
-        else items.push(unknown);
+        else items.push(unknownSpread);
       } else if (n.type !== 'comment') {
         items.push(this.evalExpr(n, frame));
       }
@@ -1122,7 +1126,7 @@ export class Interpreter {
       else if (arg.type === 'list_splat') {
         const items = this.iterate(this.evalExpr(arg.children[0]!, frame));
         if (items) positional.push(...items);
-        else positional.push({ t: 'unknown', label: '*args' });
+        else positional.push(unknownSpread);
       } else if (arg.type === 'dictionary_splat') {
         const d = this.evalExpr(arg.children[0]!, frame);
         if (d.t === 'dict') for (const [k, v] of d.entries) keywords.set(k, v);
@@ -1252,7 +1256,7 @@ export class Interpreter {
           break;
       }
     }
-    return i >= positional.length || positional.some((v) => v.t === 'unknown' && v.label === '*args');
+    return i >= positional.length || positional.some(isUnknownSpread);
   }
 
   instantiate(cls: ClassInfo, args: CallArgs): Value {
@@ -1352,6 +1356,7 @@ export class Interpreter {
       return input.t === 'tensor' ? tensor(null, input.layout, input.depth + 1) : unknown;
     }
     this.materialize(input, desc);
+    this.assumeInputChannels(input, desc);
     const inputShape = input.cell.lazy ? null : input.cell.shape;
     const layout = layoutOf(desc.type) ?? input.layout;
     if (spec === layerTable.get('Identity') || (spec.output === layerTable.get('ReLU')!.output)) {
@@ -1360,6 +1365,33 @@ export class Interpreter {
     const out = tensor(spec.output(desc.params, inputShape), layout, input.depth + 1);
     if (spec.returnsTuple) return { t: 'tuple', items: [out, tensor(null)] };
     return out;
+  }
+
+  /**
+   * PyTorch raises at a layer whose input has the wrong channel count, so past it the
+   * counts are equal: `B, N, C = x.shape` before a Linear(dim, ...) means C == dim for the
+   * rest of the path. Only an undecided comparison is assumed; a concrete clash is left as it is.
+   */
+  private assumeInputChannels(input: TensorValue, desc: LayerDescriptor): void {
+    if (input.cell.lazy || !input.cell.shape) return;
+    const need = layerTable.get(desc.type)?.inputRank?.(desc.params);
+    if (!need || need.channels === null || need.channelAxis < 0) return;
+    const rank = input.cell.shape.length;
+    const channelsLast = need.channelAxis === need.rank - 1;
+    // Channels-last layers (Linear, LayerNorm) take any number of leading dims.
+    const axis = channelsLast ? rank - 1 : rank === need.rank ? need.channelAxis : undefined;
+    const actual = axis === undefined ? null : input.cell.shape[axis];
+    if (actual === null || actual === undefined) return;
+    const holds = compare('==', actual, need.channels);
+    if (typeof holds === 'boolean' || containsOpaque(holds)) return;
+    this.path.push({ cond: holds, taken: true, implied: true });
+    // A dim we named for the input (`C`) takes the layer's value in the tensor itself, so
+    // what is added to it later compares with `dim`, not with a free `C`.
+    const name = bareSymbol(actual);
+    const role = name === undefined ? undefined : this.symbolRoles.get(name);
+    if (role !== undefined && role !== 'param' && axis !== undefined) {
+      input.cell.shape = input.cell.shape.map((d, i) => (i === axis ? need.channels : d));
+    }
   }
 
   /** The model's input has no rank until its first layer says what it must be. */
@@ -1606,8 +1638,8 @@ export class Interpreter {
       if (args.positional.length === 1 && first?.t === 'dict') {
         return { t: 'container', kind: 'Sequential', items: [...first.entries.values()], names: [...first.entries.keys()] };
       }
-      const incomplete = args.positional.some((v) => v.t === 'unknown' && v.label === '*args');
-      return { t: 'container', kind: 'Sequential', items: args.positional.filter((v) => !(v.t === 'unknown' && v.label === '*args')), ...(incomplete ? { incomplete } : {}) };
+      const incomplete = args.positional.some(isUnknownSpread);
+      return { t: 'container', kind: 'Sequential', items: args.positional.filter((v) => !isUnknownSpread(v)), ...(incomplete ? { incomplete } : {}) };
     }
     if (type === 'ModuleList') {
       const items = args.positional[0] ? this.iterate(args.positional[0]) : [];
@@ -1630,6 +1662,8 @@ export class Interpreter {
     for (const [k, v] of args.keywords) keywords.set(k, toParam(v));
     const params = bindLayerParams(spec, args.positional.map(toParam), keywords);
     if (!params) return { t: 'layer', desc: { type: `unknown:${type}`, params: {} } };
+    const kernel = bareSymbol(params.kernel_size);
+    if (kernel !== undefined) this.kernelSymbols.add(kernel);
     return { t: 'layer', desc: { type, params } };
   }
 
@@ -1668,9 +1702,7 @@ export class Interpreter {
     const x = a[0];
     switch (name) {
       case 'randn': case 'rand': case 'zeros': case 'ones': case 'empty': case 'full': {
-        const sizes = name === 'full' ? [a[0]] : a.length === 1 && (a[0]?.t === 'tuple' || a[0]?.t === 'list') ? a[0].items : a;
-        const dims = (sizes.length === 1 && (sizes[0]?.t === 'tuple' || sizes[0]?.t === 'list') ? sizes[0].items : sizes).map((v) => (v ? numericDim(v) ?? null : null));
-        return tensor(dims);
+        return tensor(sizeArguments(name === 'full' ? a.slice(0, 1) : a));
       }
       case 'randint': {
         const size = args.keywords.get('size') ?? a[a.length - 1];
@@ -1760,6 +1792,15 @@ export class Interpreter {
     return tensor(out, x.layout, x.depth + 1);
   }
 
+  /** `x.split([q, k, v], dim)`: one part per listed size along the axis. */
+  private splitSections(x: TensorValue, sizes: Value[], dimArg: Value | undefined): Value {
+    const shape = x.cell.lazy ? null : x.cell.shape;
+    const d = numberArg(dimArg, 0);
+    const axis = shape && d !== undefined ? normalizeAxis(d, shape.length) : undefined;
+    if (!shape || axis === undefined || sizes.length > 64 || sizes.some(isUnknownSpread)) return unknown;
+    return { t: 'tuple', items: sizes.map((size) => tensor(shape.map((s, i) => (i === axis ? numericDim(size) ?? null : s)), x.layout, x.depth + 1)) };
+  }
+
   private tensorMethod(name: string, x: TensorValue, args: CallArgs, node: PyNode | undefined, frame: Frame): Value {
     const a = args.positional;
     const shape = x.cell.lazy ? null : x.cell.shape;
@@ -1770,10 +1811,8 @@ export class Interpreter {
       case 'dim':
         return shape ? intValue(shape.length) : unknown;
       case 'view': case 'reshape': {
-        const sizes = a.length === 1 && (a[0]?.t === 'tuple' || a[0]?.t === 'list') ? a[0].items : a;
-        if (sizes.length === 1 && sizes[0]?.t === 'tuple') return next(null);
-        const target = sizes.map((v) => numericDim(v) ?? null);
-        return next(reshape(shape, target), undefined);
+        const target = sizeArguments(a);
+        return target ? next(reshape(shape, target), undefined) : next(null);
       }
       case 'view_as': case 'reshape_as': case 'expand_as':
         return a[0]?.t === 'tensor' ? next(a[0].cell.lazy ? null : a[0].cell.shape, a[0].layout) : next(null);
@@ -1820,6 +1859,8 @@ export class Interpreter {
       case 'mean': case 'sum': case 'amax': case 'std': case 'var':
         return this.reduce(x, a[0] ?? args.keywords.get('dim'), a[1] ?? args.keywords.get('keepdim'));
       case 'chunk': case 'split': {
+        const sections = a[0] ?? args.keywords.get('split_size_or_sections') ?? args.keywords.get('split_size');
+        if (name === 'split' && (sections?.t === 'list' || sections?.t === 'tuple')) return this.splitSections(x, sections.items, a[1] ?? args.keywords.get('dim'));
         const n = numberArg(a[0], undefined);
         const d = numberArg(a[1] ?? args.keywords.get('dim'), 0);
         if (!shape || n === undefined || d === undefined) return unknown;
@@ -1854,8 +1895,8 @@ export class Interpreter {
       case 'matmul':
         return a[0]?.t === 'tensor' ? next(matmulShape(shape, a[0].cell.lazy ? null : a[0].cell.shape)) : next(null);
       case 'expand': {
-        const sizes = (a.length === 1 && (a[0]?.t === 'tuple' || a[0]?.t === 'list') ? a[0].items : a).map((v) => numericDim(v) ?? null);
-        if (!shape) return next(null);
+        const sizes = sizeArguments(a);
+        if (!shape || !sizes) return next(null);
         const offset = sizes.length - shape.length;
         return next(sizes.map((s, i) => (s === -1 ? shape[i - offset] ?? null : s)));
       }
@@ -1867,8 +1908,7 @@ export class Interpreter {
       case 'sin': case 'cos': case 'rsqrt': case 'square': case 'gelu': case 'silu': case 'sigmoid_': case 'tanh_': case 'long': case 'int': case 'bool':
         return { ...x, depth: x.depth + 1 };
       case 'new_zeros': case 'new_ones': case 'new_empty': {
-        const sizes = a.length === 1 && (a[0]?.t === 'tuple' || a[0]?.t === 'list') ? a[0].items : a;
-        return tensor(sizes.map((v) => numericDim(v) ?? null));
+        return tensor(sizeArguments(a));
       }
       case 'item': case 'tolist': case 'numel': case 'data_ptr':
         return unknown;
@@ -2118,6 +2158,25 @@ function numberOf(v: Value): number | undefined {
   if (v.t === 'float') return v.v;
   if (v.t === 'bool' && typeof v.v === 'boolean') return v.v ? 1 : 0;
   return undefined;
+}
+
+/**
+ * The sizes of `view(B, C, H, W)`, `view((B, C, H, W))` or `zeros(*shape)`; null when a
+ * spread of unknown length (`*size`) leaves the rank unknown.
+ */
+function sizeArguments(args: Value[]): ShapeDim[] | null {
+  const first = args[0];
+  const sizes = args.length === 1 && (first?.t === 'tuple' || first?.t === 'list') ? first.items : args;
+  if (sizes.length === 1 && sizes[0]?.t === 'tuple') return null;
+  if (sizes.some(isUnknownSpread)) return null;
+  return sizes.map((v) => numericDim(v) ?? null);
+}
+
+/** `k` for a parameter that is one symbol alone, not `k * 2` or `k // 2`. */
+function bareSymbol(v: ParamValue): string | undefined {
+  if (!v || typeof v !== 'object' || Array.isArray(v) || v.terms.size !== 1) return undefined;
+  const [[name, coefficient]] = [...v.terms];
+  return coefficient === 1 && name && !name.includes('*') && !name.startsWith('⌊') ? name : undefined;
 }
 
 function numericDim(v: Value): Dim | undefined {

@@ -107,6 +107,12 @@ export type Value =
 
 export const unknown: Value = { t: 'unknown' };
 export const none: Value = { t: 'none' };
+/** `*size` of a value that cannot be iterated: the list it sits in has an unknown length. */
+export const unknownSpread: Value = { t: 'unknown', label: '*args' };
+
+export function isUnknownSpread(v: Value | undefined): boolean {
+  return v?.t === 'unknown' && v.label === '*args';
+}
 
 export class Scope {
   readonly vars = new Map<string, Value>();

@@ -33,11 +33,16 @@ export function decideObservation(obs: AddObservation, roles: ReadonlyMap<string
   return witness ? { kind: 'clash', left, right, witness } : { kind: 'none' };
 }
 
+/** A constructor argument (a kernel size is one), as opposed to a dim of the input. */
+function isParameterRole(role: SymbolDomainRole | undefined): boolean {
+  return role === undefined || role === 'param' || role === 'kernel';
+}
+
 function hasParamSymbols(obs: AddObservation, roles: ReadonlyMap<string, SymbolDomainRole>): boolean {
   const symbols = new Set<string>();
   for (const shape of [obs.left, obs.right]) for (const d of shape ?? []) if (d !== null) symbolsOf(d, symbols);
   for (const step of obs.path) if (step.cond.kind === 'cmp') { symbolsOf(step.cond.left, symbols); symbolsOf(step.cond.right, symbols); }
-  return [...symbols].some((s) => (roles.get(s) ?? 'param') === 'param');
+  return [...symbols].some((s) => isParameterRole(roles.get(s)));
 }
 
 export function decideResidualSites(run: PyTorchRunResult, text: string): Finding[] {
@@ -288,7 +293,7 @@ export function projectionPlan(obs: AddObservation, run: PyTorchRunResult, text:
   const c = channelAxis(chosen.obs, rank);
   const inDim = c >= 0 ? aligned(source, rank, c) : undefined;
   const outDim = c >= 0 ? aligned(main, rank, c) : undefined;
-  const paramsOnly = (d: ShapeDim | undefined): d is Dim => d !== null && d !== undefined && [...symbolsOf(d)].every((s) => (run.roles.get(s) ?? 'param') === 'param');
+  const paramsOnly = (d: ShapeDim | undefined): d is Dim => d !== null && d !== undefined && [...symbolsOf(d)].every((s) => isParameterRole(run.roles.get(s)));
   if (!paramsOnly(inDim) || !paramsOnly(outDim)) return undefined;
   const conditionParts: string[] = [];
   let strideExpr: string | undefined;
@@ -358,7 +363,7 @@ export function conditionText(obs: AddObservation, d: Extract<Decision, { kind: 
   }
   const unique = [...new Set([...spatialParts, ...channelParts])];
   let text = `when ${unique.join(' or ') || 'some arguments differ'}`;
-  const pathParts = obs.path.map((step: PathFact) => formatCond(step.taken ? step.cond : not(step.cond)));
+  const pathParts = obs.path.filter((step: PathFact) => !step.implied).map((step: PathFact) => formatCond(step.taken ? step.cond : not(step.cond)));
   if (pathParts.length) text += ` (on the path where \`${pathParts.join(' and ')}\`)`;
   return text;
 }
@@ -398,7 +403,7 @@ function strideLikeSymbol(a: Dim, b: Dim, roles: ReadonlyMap<string, SymbolDomai
   const symbols = new Set<string>();
   symbolsOf(a, symbols);
   symbolsOf(b, symbols);
-  const params = [...symbols].filter((s) => (roles.get(s) ?? 'param') === 'param');
+  const params = [...symbols].filter((s) => isParameterRole(roles.get(s)));
   if (params.length !== 1) return undefined;
   const p = params[0]!;
   const others = [...symbols].filter((s) => s !== p);

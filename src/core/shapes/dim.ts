@@ -90,6 +90,17 @@ function floorDivInt(a: number, b: number): number {
   return Math.floor(a / b);
 }
 
+/** The factors of a monomial less those of a divisor, or undefined when it does not divide. */
+function withoutFactors(factors: string[], divisor: string[]): string[] | undefined {
+  const left = factors.slice();
+  for (const f of divisor) {
+    const i = left.indexOf(f);
+    if (i < 0) return undefined;
+    left.splice(i, 1);
+  }
+  return left;
+}
+
 /** Python's `a // b`, simplified: exact multiples of the divisor are pulled out of the atom. */
 export function floorDiv(a: Dim, b: Dim): Dim {
   if (typeof a === 'number' && typeof b === 'number') return b === 0 ? Number.NaN : floorDivInt(a, b);
@@ -114,26 +125,27 @@ export function floorDiv(a: Dim, b: Dim): Dim {
     if (typeof restDim === 'number') return q;
     return add(q, atom(restPoly, constPoly(b)));
   }
-  // A single-symbol divisor: pull out every monomial that it divides.
+  // A one-monomial divisor (`heads`, `B * N * heads`, `2 * k`): pull out every term it
+  // divides exactly, as floor((D·Q + R) / D) = Q + floor(R / D) for integer Q.
   if (b.terms.size === 1) {
     const [[dm, dc]] = [...b.terms];
-    if (dm && dc === 1 && !dm.includes('*')) {
+    if (dm && dc >= 1 && !dm.includes(floorPrefix)) {
+      const divisorFactors = dm.split('*');
       const quotient = new Map<string, number>();
       const rest = new Map<string, number>();
       for (const [m, c] of num.terms) {
-        const factors = m ? m.split('*') : [];
-        const i = factors.indexOf(dm);
-        if (i >= 0) {
-          factors.splice(i, 1);
-          const qm = factors.join('*');
-          quotient.set(qm, (quotient.get(qm) ?? 0) + c);
-        } else {
+        const left = c % dc === 0 ? withoutFactors(m ? m.split('*') : [], divisorFactors) : undefined;
+        if (left === undefined) {
           rest.set(m, c);
+          continue;
         }
+        const qm = left.join('*');
+        quotient.set(qm, (quotient.get(qm) ?? 0) + c / dc);
       }
       const restPoly = makePoly(rest);
       const q = simplify(makePoly(quotient));
       if (restPoly.terms.size === 0) return q;
+      if (quotient.size === 0) return atom(num, b);
       return add(q, atom(restPoly, b));
     }
   }

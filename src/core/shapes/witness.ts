@@ -6,11 +6,13 @@ import { type Assignment, type Dim, evaluate, isConcrete, substitute, symbolsOf 
 import { type Cond, condSymbols, evaluateCond } from './condition';
 import type { Shape, ShapeDim } from './shape';
 
-export type SymbolDomainRole = 'batch' | 'spatial' | 'sequence' | 'channels' | 'param';
+export type SymbolDomainRole = 'batch' | 'spatial' | 'sequence' | 'channels' | 'kernel' | 'param';
 
 export interface PathFact {
   cond: Cond;
   taken: boolean;
+  /** A layer's demand on its input (`C == dim`), assumed past it; not a branch to name. */
+  implied?: true;
 }
 
 /** Values tried for a symbol. Wide domains look for any witness; typical ones for what users feed. */
@@ -20,6 +22,8 @@ export function domainFor(name: string, role: SymbolDomainRole, typical: boolean
     case 'spatial': return typical ? [224, 32, 64] : [32, 7, 8, 14, 15, 16, 28, 31, 56, 64, 224];
     case 'sequence': return typical ? [16] : [16, 1, 7, 64];
     case 'channels': return typical ? [64] : [3, 16, 64];
+    // Kernels are odd in practice, and `padding=k // 2` keeps the size only for odd k.
+    case 'kernel': return [3, 1, 5, 7];
     case 'param': return paramDomain(name);
   }
 }
@@ -28,7 +32,7 @@ function paramDomain(name: string): number[] {
   const n = name.toLowerCase();
   if (/stride/.test(n)) return [1, 2, 3];
   if (/dilation/.test(n)) return [1, 2];
-  if (/kernel|^k$|ksize/.test(n)) return [3, 1, 5, 7];
+  if (/kernel|^k$|ksize/.test(n)) return domainFor(name, 'kernel', false);
   if (/pad/.test(n)) return [0, 1, 2];
   if (/group/.test(n)) return [1, 2, 4];
   if (/head/.test(n)) return [1, 2, 4, 8];
