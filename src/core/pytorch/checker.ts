@@ -382,14 +382,41 @@ export function modulePathCandidates(fromUri: string, moduleName: string, level:
   return [...new Set(candidates)].map((p) => (isUri ? `file://${p}` : p));
 }
 
+// Imported files are parsed once per text and kept (bounded): a module that every model
+// file imports (torchvision's `_meta.py`, 1 500 lines) was parsed again on every check,
+// most of the check time of a short model file.
+const parsedImports = new Map<string, { source: string; root: PyNode; uri: string }>();
+let parsedImportChars = 0;
+const parsedImportCharLimit = 8_000_000;
+
+function keepParsedImport(path: string, ast: { source: string; root: PyNode; uri: string }): void {
+  const old = parsedImports.get(path);
+  if (old) parsedImportChars -= old.source.length;
+  parsedImports.delete(path);
+  parsedImports.set(path, ast);
+  parsedImportChars += ast.source.length;
+  for (const [oldest, kept] of parsedImports) {
+    if (parsedImportChars <= parsedImportCharLimit || oldest === path) break;
+    parsedImports.delete(oldest);
+    parsedImportChars -= kept.source.length;
+  }
+}
+
 export function loadAst(path: string, read: (path: string) => string | undefined, grammars: Grammars | undefined): { source: string; root: PyNode; uri: string } | null {
   if (!grammars) return null;
   const text = read(path);
   if (text === undefined || text.length > 2_000_000) return null;
+  const kept = parsedImports.get(path);
+  if (kept && kept.source === text) {
+    keepParsedImport(path, kept); // most recently used
+    return kept;
+  }
   let tree: Tree | undefined;
   try {
     tree = grammars.parse('python', text);
-    return { source: text, root: toPyAst(tree, text), uri: path };
+    const ast = { source: text, root: toPyAst(tree, text), uri: path };
+    keepParsedImport(path, ast);
+    return ast;
   } finally {
     tree?.delete();
   }
