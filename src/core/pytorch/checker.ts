@@ -244,7 +244,7 @@ function domainRole(role: SymbolRole): SymbolDomainRole {
 /** Parameters after `self`; a factory must be callable without arguments. */
 export function allParamsDefaulted(def: PyNode, isMethod: boolean): boolean {
   const params = (def.fields.parameters?.children ?? []).slice(isMethod ? 1 : 0);
-  return params.every((p) => p.type !== 'identifier' && p.type !== 'typed_parameter' || p.children[0]?.type === 'list_splat_pattern');
+  return params.every((p) => p.type !== 'identifier' && p.type !== 'typed_parameter' || p.children[0]?.type === 'list_splat_pattern' || p.children[0]?.type === 'dictionary_splat_pattern');
 }
 
 /** The name of one parameter node of a `def` (none for `*args`, `**kw`, `*`, `/`) and its default value, if any. */

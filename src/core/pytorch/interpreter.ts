@@ -128,6 +128,8 @@ export class Interpreter {
   private decisionIndex = 0;
   readonly path: PathStep[] = [];
   private opaqueTaken = 0;
+  /** Stores into objects, lazy inputs given a shape, assumptions: what a call leaves behind besides its result. */
+  private effects = 0;
   readonly observations: AddObservation[] = [];
   readonly notes: ShapeNote[] = [];
   readonly symbolRoles = new Map<string, SymbolRole>();
@@ -179,10 +181,27 @@ export class Interpreter {
     return taken;
   }
 
+  /**
+   * A call whose result is dropped (`_log_api_usage_once(self)`, `check_inputs(x)`) and that
+   * stored nothing: the unknown tests it took cannot change what follows, so they do not
+   * make the rest of the path uncertain. Tests on shapes it took still hold.
+   */
+  private evalDiscardedCall(call: PyNode, frame: Frame): void {
+    const opaqueBefore = this.opaqueTaken;
+    const pathBefore = this.path.length;
+    const effectsBefore = this.effects;
+    this.evalExpr(call, frame);
+    if (this.effects !== effectsBefore || this.opaqueTaken === opaqueBefore) return;
+    const added = this.path.splice(pathBefore);
+    for (const step of added) if (!containsOpaque(step.cond)) this.path.push(step);
+    this.opaqueTaken = opaqueBefore;
+  }
+
   /** `assert cond`: the path goes on only where it holds. */
   private assume(truth: Truth): void {
     if (truth === false) throw new PathAborted();
     if (truth === true) return;
+    this.effects++;
     this.path.push({ cond: truth, taken: true });
     if (containsOpaque(truth)) this.opaqueTaken++;
   }
@@ -241,7 +260,10 @@ export class Interpreter {
   private execStatementUnchecked(node: PyNode, frame: Frame): Signal {
     switch (node.type) {
       case 'expression_statement': {
-        for (const child of node.children) this.evalExpr(child, frame);
+        for (const child of node.children) {
+          if (child.type === 'call') this.evalDiscardedCall(child, frame);
+          else this.evalExpr(child, frame);
+        }
         return normal;
       }
       case 'return_statement':
@@ -361,6 +383,7 @@ export class Interpreter {
   private havocTarget(target: PyNode, frame: Frame): void {
     if (target.type === 'identifier') frame.scope.vars.set(target.text, unknown);
     else if (target.type === 'attribute') {
+      this.effects++;
       const obj = this.peek(target.fields.object!, frame);
       if (obj?.t === 'instance') obj.attrs.set(target.fields.attribute!.text, unknown);
     } else if (['pattern_list', 'tuple_pattern', 'list_pattern', 'tuple', 'list'].includes(target.type)) {
@@ -823,6 +846,7 @@ export class Interpreter {
     const value = this.binary(op, current, right, node, frame);
     if (current.t === 'list' && op === '+' && (right.t === 'list' || right.t === 'tuple')) {
       current.items.push(...right.items); // list += extends in place
+      this.effects++;
       return;
     }
     this.assignTarget(left, value, frame);
@@ -837,6 +861,7 @@ export class Interpreter {
       case 'attribute': {
         const obj = this.evalExpr(target.fields.object!, frame);
         const name = target.fields.attribute!.text;
+        this.effects++;
         if (obj.t === 'instance') obj.attrs.set(name, value);
         else if (obj.t === 'class') obj.cls.classAttrs.set(name, value);
         if (this.recorder && (obj.t === 'instance' || obj.t === 'layer')) this.recorder.assigned(value, target, frame.file, obj.t === 'layer' ? obj : undefined);
@@ -845,6 +870,7 @@ export class Interpreter {
       case 'subscript': {
         const obj = this.evalExpr(target.fields.value!, frame);
         const index = target.children[1] ? this.evalExpr(target.children[1], frame) : unknown;
+        this.effects++;
         const k = keyOf(index);
         if (obj.t === 'dict' && k !== undefined) obj.entries.set(k, value);
         else if (obj.t === 'moduledict' && k !== undefined) obj.entries.set(k, value);
@@ -1023,7 +1049,9 @@ export class Interpreter {
         const method = findMethod(obj.cls, name);
         if (method) {
           if (isProperty(method.def, method.cls.file)) return this.callFunction({ t: 'function', def: method.def, closure: method.cls.file.globals, file: method.cls.file, self: obj, owner: method.cls }, { positional: [], keywords: new Map() });
-          return { t: 'function', def: method.def, closure: method.cls.file.globals, file: method.cls.file, self: obj, owner: method.cls };
+          const binding = methodBinding(method.def);
+          const self: Value | undefined = binding === 'static' ? undefined : binding === 'class' ? { t: 'class', cls: obj.cls } : obj;
+          return { t: 'function', def: method.def, closure: method.cls.file.globals, file: method.cls.file, ...(self ? { self } : {}), owner: method.cls };
         }
         const classAttr = findClassAttr(obj.cls, name);
         if (classAttr !== undefined) return classAttr;
@@ -1034,7 +1062,11 @@ export class Interpreter {
       }
       case 'class': {
         const method = findMethod(obj.cls, name);
-        if (method) return { t: 'function', def: method.def, closure: method.cls.file.globals, file: method.cls.file, owner: method.cls };
+        if (method) {
+          // `Weights.verify(w)`: a classmethod gets the class as its first argument.
+          const self: Value | undefined = methodBinding(method.def) === 'class' ? obj : undefined;
+          return { t: 'function', def: method.def, closure: method.cls.file.globals, file: method.cls.file, ...(self ? { self } : {}), owner: method.cls };
+        }
         const classAttr = findClassAttr(obj.cls, name);
         if (classAttr !== undefined) return classAttr;
         if (name === '__name__') return { t: 'str', v: obj.cls.name };
@@ -1209,17 +1241,13 @@ export class Interpreter {
     let i = 0;
     const usedKeywords = new Set<string>();
     let keywordOnly = false;
-    for (const p of list) {
+    for (const param of list) {
+      // `*args: Any` and `**kwargs: Any` bind as their untyped forms.
+      const p = param.type === 'typed_parameter' && (param.children[0]?.type === 'list_splat_pattern' || param.children[0]?.type === 'dictionary_splat_pattern') ? param.children[0] : param;
       switch (p.type) {
         case 'identifier':
         case 'typed_parameter': {
           const name = p.type === 'identifier' ? p.text : p.children.find((c) => c.type === 'identifier')?.text ?? '';
-          if (p.type === 'typed_parameter' && p.children[0]?.type === 'list_splat_pattern') {
-            scope.vars.set(p.children[0].children[0]?.text ?? '', { t: 'tuple', items: positional.slice(i) });
-            i = positional.length;
-            keywordOnly = true;
-            break;
-          }
           if (!keywordOnly && i < positional.length) scope.vars.set(name, positional[i++]!);
           else if (keywords.has(name)) {
             scope.vars.set(name, keywords.get(name)!);
@@ -1385,6 +1413,7 @@ export class Interpreter {
     const holds = compare('==', actual, need.channels);
     if (typeof holds === 'boolean' || containsOpaque(holds)) return;
     this.path.push({ cond: holds, taken: true, implied: true });
+    this.effects++;
     // A dim we named for the input (`C`) takes the layer's value in the tensor itself, so
     // what is added to it later compares with `dim`, not with a free `C`.
     const name = bareSymbol(actual);
@@ -1419,6 +1448,7 @@ export class Interpreter {
     }
     cell.shape = dims;
     cell.lazy = false;
+    this.effects++;
     if (channelAxis === rank - 1 && rank > 2) input.layout = 'channels-last';
   }
 
@@ -1439,6 +1469,7 @@ export class Interpreter {
     if (name.startsWith('list.')) {
       if (self?.t !== 'list' && self?.t !== 'container') return unknown;
       const op = name.slice(5);
+      if (op !== 'copy') this.effects++;
       if (op === 'append' && a[0]) self.items.push(a[0]);
       else if (op === 'extend' && a[0]) {
         const items = this.iterate(a[0]);
@@ -1624,6 +1655,7 @@ export class Interpreter {
   private moduleMethod(name: string, self: Value | undefined, args: CallArgs): Value {
     const a = args.positional;
     if ((name === 'register_buffer' || name === 'register_parameter' || name === 'add_module') && self?.t === 'instance' && a[0]?.t === 'str') {
+      this.effects++;
       self.attrs.set(a[0].v, a[1] ?? unknown);
       return none;
     }
@@ -2068,6 +2100,15 @@ const decoratedDefs = new WeakMap<PyNode, string[]>();
 function markDecorated(def: PyNode, decorated: PyNode, file: FileInfo): PyNode {
   decoratedDefs.set(def, decorated.children.filter((c) => c.type === 'decorator').map((d) => nodeText(d, file.source)));
   return def;
+}
+
+/** How a method binds its first parameter: `@classmethod` to the class, `@staticmethod` to nothing. */
+function methodBinding(def: PyNode): 'instance' | 'class' | 'static' {
+  const decorators = decoratedDefs.get(def);
+  if (!decorators) return 'instance';
+  if (decorators.some((d) => /^@(?:builtins\.)?classmethod\b/.test(d))) return 'class';
+  if (decorators.some((d) => /^@(?:builtins\.)?staticmethod\b/.test(d))) return 'static';
+  return 'instance';
 }
 
 function isProperty(def: PyNode, _file: FileInfo): boolean {

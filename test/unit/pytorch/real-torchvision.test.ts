@@ -1,0 +1,42 @@
+// The real torchvision model sources (Debian's python3-torchvision, read where it is
+// installed, never copied into this repository): no finding on any of them, and a
+// projection removed from the real resnet.py is found in the instance that breaks.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { analyzeText, listPythonFiles, loadGrammars } from '../../support/pytorchFixtures';
+
+const modelsDir = '/usr/lib/python3/dist-packages/torchvision/models';
+const installHint = `${modelsDir} is missing: apt-get install python3-torchvision (the real torchvision sources this test checks)`;
+
+test('no finding on any torchvision model file', async () => {
+  assert.ok(existsSync(join(modelsDir, 'resnet.py')), installHint);
+  const g = await loadGrammars();
+  const files = listPythonFiles(modelsDir);
+  assert.ok(files.length >= 50, `only ${files.length} model files under ${modelsDir}`);
+  const findings = files.flatMap((file) => analyzeText(g, file, readFileSync(file, 'utf8')).findings.map((f) => `${file}:${f.range.start.line + 1} ${f.message}`));
+  assert.deepEqual(findings, []);
+});
+
+test('torchvision resnet.py with its downsample ignored: an error in each block kind, where the shapes change first', async () => {
+  const path = join(modelsDir, 'resnet.py');
+  assert.ok(existsSync(path), installHint);
+  const g = await loadGrammars();
+  const original = readFileSync(path, 'utf8');
+  assert.ok(original.includes('identity = self.downsample(x)'), 'resnet.py no longer has the line this test edits');
+  const broken = original.replaceAll('identity = self.downsample(x)', 'identity = x');
+  // Checked in place, so its relative imports (_api, _meta, _utils) resolve as in a workspace.
+  const findings = analyzeText(g, path, broken).findings;
+  const lines = original.split('\n');
+  const where = findings.map((f) => ({ line: lines[f.range.start.line]!.trim(), severity: f.severity, message: f.message }));
+  assert.equal(where.length, 2, JSON.stringify(where, null, 1));
+  for (const w of where) {
+    assert.equal(w.line, 'out += identity');
+    assert.equal(w.severity, 'error');
+  }
+  assert.match(where[0]!.message, /in `ResNet\.layer2\[0\]` \(stride 2, 64→128\)/);
+  assert.match(where[0]!.message, /1x1 conv 64→128, stride 2/);
+  assert.match(where[1]!.message, /in `ResNet\.layer1\[0\]` \(stride 1, 64→256\)/);
+  assert.deepEqual(analyzeText(g, path, original).findings, [], 'the file as shipped');
+});
