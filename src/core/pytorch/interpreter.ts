@@ -417,6 +417,7 @@ export class Interpreter {
       methods: new Map(),
       classAttrs: new Map(),
       isModule: bases.some((b) => isModuleBase(b)),
+      isSequential: bases.some((b) => (b.t === 'builtin' && b.name === 'nn.Sequential') || (b.t === 'class' && b.cls.isSequential)),
       isDataclass: decorators.some((d) => /\bdataclass\b/.test(d)),
       fields: [],
     };
@@ -653,6 +654,7 @@ export class Interpreter {
       else if (a.t === 'unknown' || b.t === 'unknown') same = opaque(nodeText(node, frame.file.source), positive);
       else if (a.t === 'none' || b.t === 'none') same = false;
       else if (a === b) same = true;
+      else if (a.t === 'class' && b.t === 'class') same = a.cls === b.cls;
       else same = opaque(nodeText(node, frame.file.source), positive);
       if (typeof same !== 'boolean') return same;
       return positive ? same : !same;
@@ -679,6 +681,8 @@ export class Interpreter {
       return compare(cmp, a.v as number, b.v as number);
     }
     if (a.t === 'str' && b.t === 'str' && (cmp === '==' || cmp === '!=')) return (a.v === b.v) === (cmp === '==');
+    // `self.__class__ == ConvNormActivation`: classes of this code are equal only when they are the same.
+    if (a.t === 'class' && b.t === 'class' && (cmp === '==' || cmp === '!=')) return (a.cls === b.cls) === (cmp === '==');
     if (a.t === 'none' || b.t === 'none') {
       if (a.t === 'unknown' || b.t === 'unknown') return opaque(nodeText(node, frame.file.source), true);
       if (cmp === '==' || cmp === '!=') return (a.t === b.t) === (cmp === '==');
@@ -1337,6 +1341,12 @@ export class Interpreter {
       case 'instance': {
         if (module.incomplete) return unknownTensorLike(args.positional[0]);
         const forward = findMethod(module.cls, 'forward');
+        if (!forward && module.cls.isSequential) {
+          // Its modules in order: those given to nn.Sequential's constructor, then those assigned or added later.
+          let x = args.positional[0] ?? unknown;
+          for (const item of [...(module.sequence ?? []), ...[...module.attrs.values()].filter(isModuleValue)]) x = this.call(item, { positional: [x], keywords: new Map() }, node, frame);
+          return x;
+        }
         if (!forward) {
           const callMethod = findMethod(module.cls, '__call__');
           if (!callMethod) return unknown;
@@ -1659,7 +1669,17 @@ export class Interpreter {
       self.attrs.set(a[0].v, a[1] ?? unknown);
       return none;
     }
-    if (name === '__init__') return none;
+    if (name === '__init__') {
+      // `super().__init__(*layers)` in an nn.Sequential subclass (torchvision's Conv2dNormActivation).
+      if (self?.t === 'instance' && self.cls.isSequential) {
+        this.effects++;
+        const first = a[0];
+        if (a.length === 1 && first?.t === 'dict') self.sequence = [...first.entries.values()];
+        else if (a.some(isUnknownSpread)) self.incomplete = true;
+        else self.sequence = a.slice();
+      }
+      return none;
+    }
     if (name === 'to' || name === 'cuda' || name === 'cpu' || name === 'train' || name === 'eval' || name === 'half' || name === 'float' || name === 'double' || name === 'requires_grad_') return self ?? unknown;
     return unknown;
   }
@@ -2115,8 +2135,12 @@ function isProperty(def: PyNode, _file: FileInfo): boolean {
   return (decoratedDefs.get(def) ?? []).some((d) => /^@(?:\w+\.)?(?:property|cached_property)\b/.test(d));
 }
 
+function isModuleValue(v: Value): boolean {
+  return v.t === 'layer' || v.t === 'container' || v.t === 'moduledict' || (v.t === 'instance' && v.cls.isModule);
+}
+
 function isModuleBase(b: Value): boolean {
-  if (b.t === 'builtin') return b.name === 'nn.Module';
+  if (b.t === 'builtin') return b.name === 'nn.Module' || b.name === 'nn.Sequential';
   if (b.t === 'class') return b.cls.isModule;
   return false;
 }

@@ -50,6 +50,8 @@ export interface ClassInfo {
   methods: Map<string, PyNode>;
   classAttrs: Map<string, Value>;
   isModule: boolean;
+  /** Derives from nn.Sequential: without a forward of its own it runs its modules in order. */
+  isSequential: boolean;
   isDataclass: boolean;
   /** Field names of a dataclass in order. */
   fields: string[];
@@ -75,6 +77,8 @@ export interface InstanceValue {
   forwarded: boolean;
   /** The constructor could not be followed to the end: attributes may be missing. */
   incomplete: boolean;
+  /** An nn.Sequential subclass: the modules given to `super().__init__(...)`, in order. */
+  sequence?: Value[];
 }
 
 export type Value =

@@ -96,6 +96,17 @@ export function clashingAxes(a: (number | null)[], b: (number | null)[]): number
   return axes;
 }
 
+/** Every axis that both shapes have (right-aligned) is equal or unknown. */
+function sameAlignedDims(a: (number | null)[], b: (number | null)[]): boolean {
+  const n = Math.min(a.length, b.length);
+  for (let i = 1; i <= n; i++) {
+    const da = a[a.length - i];
+    const db = b[b.length - i];
+    if (da !== null && db !== null && da !== db) return false;
+  }
+  return true;
+}
+
 function evaluateShape(shape: ShapeDim[], env: Assignment): (number | null)[] {
   return shape.map((d) => (d === null ? null : evaluate(d, env)));
 }
@@ -134,12 +145,16 @@ function search(left: ShapeDim[], right: ShapeDim[], path: readonly PathFact[], 
       const holds = evaluateCond(fact.cond, env);
       if (holds !== undefined && holds !== fact.taken) return undefined;
     }
-    const axes = clashingAxes(evaluateShape(left, env), evaluateShape(right, env));
+    const l = evaluateShape(left, env);
+    const r = evaluateShape(right, env);
+    const axes = clashingAxes(l, r);
     if (axes === undefined) return undefined;
     feasible++;
     const witness = axes.length ? { assignment: new Map(env), axes } : undefined;
     if (mode === 'every') {
-      if (!witness) agreed = true;
+      // A size-1 axis that broadcasts (a stride-2 path on a tiny input) is no agreement:
+      // only equal shapes say the model may be right for some input size.
+      if (!witness && sameAlignedDims(l, r)) agreed = true;
       first ??= witness;
       return undefined;
     }
