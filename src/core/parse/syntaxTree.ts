@@ -46,6 +46,8 @@ interface ConversionPolicy {
   fieldless: ReadonlySet<string>;
   /** Node types whose anonymous tokens the front ends read. */
   opTypes: ReadonlySet<string>;
+  /** Nodes whose children are statements that an edit elsewhere leaves as they were (besides the root's). */
+  statementLists: ReadonlySet<string>;
 }
 
 const fStringPrefix = /^[rRbBuU]*[fF]/;
@@ -71,6 +73,9 @@ const pythonPolicy: ConversionPolicy = {
     'with_clause', 'yield',
   ]),
   opTypes: new Set(['binary_operator', 'augmented_assignment', 'unary_operator', 'boolean_operator', 'comparison_operator', 'not_operator', 'slice']),
+  // A statement inside a class or def parses from its own text: its column and its end (a
+  // dedent) are compared before it is kept, so what surrounds it cannot change it.
+  statementLists: new Set(['block']),
 };
 
 const scriptPolicy: ConversionPolicy = {
@@ -83,6 +88,7 @@ const scriptPolicy: ConversionPolicy = {
     'binary_expression', 'unary_expression', 'update_expression', 'augmented_assignment_expression', 'lexical_declaration',
     'variable_declaration', 'for_in_statement',
   ]),
+  statementLists: new Set(),
 };
 
 /**
@@ -105,34 +111,60 @@ export function toSyntaxTree(tree: Tree, source: string, grammar: GrammarName, p
   const lineStarts = [0];
   for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) lineStarts.push(i + 1);
   const language = tree.language;
+  const policy = grammar === 'python' ? pythonPolicy : scriptPolicy;
+  const hasError = tree.rootNode.hasError;
   const context: ConvertContext = {
     source,
     lineStarts,
-    checkMissing: tree.rootNode.hasError,
-    policy: grammar === 'python' ? pythonPolicy : scriptPolicy,
+    checkMissing: hasError,
+    policy,
     typeNames: language.types,
     fieldNames: language.fields,
     types: new Map(),
-    reusable: previous && previous.grammar === grammar ? reusableStatements(previous) : undefined,
+    // Error recovery can read the same text differently depending on what surrounds it
+    // (an edit elsewhere can turn a statement's block into an ERROR): a tree with errors is copied whole.
+    reusable: previous && previous.grammar === grammar && !hasError ? reusableStatements(previous, policy) : undefined,
   };
   return withCursor(tree, (cursor) => convert(cursor, context, 0, typeOf(cursor, context), -1));
 }
 
-/** The previous top-level statements outside the edit, by where they start in the new text. */
-function reusableStatements(previous: PreviousSyntax): Reusable {
-  const byStart = new Map<number, SyntaxNode>();
+/**
+ * The previous statements outside the edit, by where they start in the new text: the
+ * top-level ones, and those in the statement lists (class and def bodies) on the way
+ * down to the edit, so an edit inside one method keeps the rest of its class.
+ */
+function reusableStatements(previous: PreviousSyntax, policy: ConversionPolicy): Reusable {
+  const byStart = new Map<number, ReusableStatement>();
   const indexDelta = previous.newEnd - previous.oldEnd;
-  for (const node of previous.root.children) {
-    if (node.broken) continue;
-    // Touching the edit is not enough to keep: typing at a statement's end changes it.
-    if (node.endIndex < previous.start) byStart.set(node.startIndex, node);
-    else if (node.startIndex > previous.oldEnd) byStart.set(node.startIndex + indexDelta, node);
-  }
+  const touchesEdit = (node: SyntaxNode): boolean => node.endIndex >= previous.start && node.startIndex <= previous.oldEnd;
+  /** `depth`: the statements' depth in the copy, where the too-deep cut-off is counted from. */
+  const collect = (statements: SyntaxNode[], depth: number): void => {
+    for (const node of statements) {
+      // Touching the edit is not enough to keep: typing at a statement's end changes it.
+      if (touchesEdit(node)) descend(node, depth);
+      else if (node.broken) continue;
+      else if (node.endIndex < previous.start) byStart.set(node.startIndex, { node, depth });
+      else byStart.set(node.startIndex + indexDelta, { node, depth });
+    }
+  };
+  const descend = (node: SyntaxNode, depth: number): void => {
+    for (const child of node.children) {
+      if (!touchesEdit(child)) continue;
+      if (policy.statementLists.has(child.type)) collect(child.children, depth + 2);
+      else descend(child, depth + 1);
+    }
+  };
+  collect(previous.root.children, 1);
   return { byStart, indexDelta, rowDelta: previous.rowDelta, editStart: previous.start, newEditEnd: previous.newEnd };
 }
 
+interface ReusableStatement {
+  node: SyntaxNode;
+  depth: number;
+}
+
 interface Reusable {
-  byStart: Map<number, SyntaxNode>;
+  byStart: Map<number, ReusableStatement>;
   indexDelta: number;
   rowDelta: number;
   editStart: number;
@@ -140,13 +172,15 @@ interface Reusable {
 }
 
 /**
- * The previous copy of the top-level statement at the cursor, where the same text of the
- * same type sits there outside the edit: the same text at the top level parses the same.
+ * The previous copy of the statement at the cursor, where the same text of the same type
+ * sits there outside the edit, at the same depth: the same text there parses the same.
  */
-function reuseStatement(cursor: SyntaxCursor, context: ConvertContext, reusable: Reusable, type: string, knownStart: number): SyntaxNode | undefined {
+function reuseStatement(cursor: SyntaxCursor, context: ConvertContext, reusable: Reusable, type: string, knownStart: number, depth: number): SyntaxNode | undefined {
   const startIndex = knownStart >= 0 ? knownStart : cursor.startIndex();
-  const old = reusable.byStart.get(startIndex);
-  if (!old || old.type !== type) return undefined;
+  const entry = reusable.byStart.get(startIndex);
+  if (!entry || entry.depth !== depth) return undefined;
+  const old = entry.node;
+  if (old.type !== type) return undefined;
   const endIndex = cursor.endIndex();
   const after = startIndex > reusable.newEditEnd;
   if (!after && endIndex >= reusable.editStart) return undefined;
@@ -299,7 +333,9 @@ function convert(cursor: SyntaxCursor, context: ConvertContext, depth: number, n
     if (childType.named) {
       const fieldId = askField ? cursor.fieldId() : 0;
       const field = fieldId ? context.fieldNames[fieldId] : null;
-      const reused = depth === 0 && context.reusable ? reuseStatement(cursor, context, context.reusable, childType.type, childStart) : undefined;
+      const reused = context.reusable && (depth === 0 || policy.statementLists.has(type))
+        ? reuseStatement(cursor, context, context.reusable, childType.type, childStart, depth + 1)
+        : undefined;
       const child = reused ?? (field && policy.stubFields.has(field)
         ? stub(cursor, context, childType.type, childStart)
         : convert(cursor, context, depth + 1, childType, childStart));

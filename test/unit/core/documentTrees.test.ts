@@ -160,3 +160,40 @@ test('the layers program of a file after an edit, reusing the conversions of the
   trees.clear();
   assert.ok(kept > 100, `${kept} kept statements compared`);
 });
+
+test('an edit inside one method keeps the class\'s other statements; a tree with errors is copied whole', async () => {
+  const grammars = await grammarsReady;
+  const trees = new DocumentTrees();
+  const uri = 'nested.py';
+  const text = 'class Net:\n    width = 4\n\n    def a(self, x):\n        y = x + 1\n        return y\n\n    def b(self, x):\n        return x * 2\n';
+  const body = (root: ReturnType<typeof toSyntaxTree>) => root.children[0]!.fields.body!.children;
+  const compareWithFresh = (source: string) => {
+    const fresh = grammars.parse('python', source);
+    try {
+      assert.equal(describeSyntaxTree(trees.syntax(uri)), describeSyntaxTree(toSyntaxTree(fresh, source, 'python')));
+    } finally {
+      fresh.delete();
+    }
+  };
+  trees.parse(grammars, uri, 'python', text);
+  const before = trees.syntax(uri);
+  const edited = text.replace('y = x + 1', 'y = x + 1  # typed');
+  trees.parse(grammars, uri, 'python', edited);
+  const after = trees.syntax(uri);
+  compareWithFresh(edited);
+  assert.notEqual(after.children[0], before.children[0], 'the class holds the edit');
+  assert.equal(body(after)[0], body(before)[0], 'the class attribute before the edit is the same object');
+  const [methodBefore, methodAfter] = [body(before)[1]!, body(after)[1]!];
+  assert.notEqual(methodAfter, methodBefore, 'a() holds the edit');
+  assert.equal(methodAfter.fields.body!.children.at(-1)!.startRow, methodBefore.fields.body!.children.at(-1)!.startRow, 'return y is kept on its row');
+  assert.notEqual(body(after)[2], body(before)[2], 'b() after the edit is moved');
+  assert.equal(body(after)[2]!.startIndex, body(before)[2]!.startIndex + '  # typed'.length);
+
+  // Half-typed: error recovery may read unchanged statements differently, so nothing is kept.
+  const broken = edited.replace('return x * 2', 'return x * (2');
+  trees.parse(grammars, uri, 'python', broken);
+  const recovered = trees.syntax(uri);
+  compareWithFresh(broken);
+  assert.notEqual(body(recovered)[0], body(after)[0]);
+  trees.clear();
+});
