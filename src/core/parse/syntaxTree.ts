@@ -260,13 +260,30 @@ function rowOf(lineStarts: number[], index: number): number {
   return lo;
 }
 
+/**
+ * The grammar's name for a node type as an internalized string. The front ends compare
+ * node types and operators with string literals thousands of times per check; V8 tells two
+ * internalized strings apart by pointer, but compares a grammar's name (decoded from wasm
+ * memory) with a literal character by character. A property key is always internalized.
+ */
+const internalizedNames = new Map<string, string>();
+function internalized(name: string): string {
+  let known = internalizedNames.get(name);
+  if (known === undefined) {
+    known = Object.keys({ [name]: 0 })[0] ?? name;
+    internalizedNames.set(name, known);
+  }
+  return known;
+}
+
 // Numbers cross the wasm boundary cheaply; strings do not. What a type id means is looked
 // up once per id, rows and columns computed from offsets.
 function typeOf(cursor: SyntaxCursor, context: ConvertContext): NodeType {
   const id = cursor.typeId();
   let entry = context.types.get(id);
   if (!entry) {
-    const type = context.typeNames[id] || 'ERROR';
+    const name = context.typeNames[id];
+    const type = name ? internalized(name) : 'ERROR';
     const { policy } = context;
     entry = { type, named: cursor.isNamed(), textLeaf: policy.textLeaves.has(type), opTokens: policy.opTypes.has(type), fieldless: policy.fieldless.has(type) };
     context.types.set(id, entry);
