@@ -4,7 +4,11 @@
 // do) and the re-check after a one-line edit in the middle of the file (typicalEdit), as the server
 // runs it while the user types (incremental parse from the document's previous tree).
 // One process, one core. Figures, not pass/fail; other work on the machine makes them noisy.
-//   node out/bench/check-speed.js [--runs 30] [--plain-heap] [--write-large FILE]  (FILE: the generated 2 000-line file, to profile it)
+// V8 compiles the checker's hot functions only after some tens of checks: with the default
+// 5 warm-up runs the first row's cold figures still carry that compilation (on background
+// threads, so its CPU median runs well above its wall median); `--warmup 30` measures the
+// steady state that a server reaches after its workspace scan.
+//   node out/bench/check-speed.js [--runs 30] [--warmup 5] [--plain-heap] [--write-large FILE]  (FILE: the generated 2 000-line file, to profile it)
 import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -82,8 +86,11 @@ function listFiles(dir: string): string[] {
 
 async function main(): Promise<void> {
   if (rerunWithServerFlags()) return;
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, 'write-large': { type: 'string' }, 'plain-heap': { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: { runs: { type: 'string', default: '30' }, warmup: { type: 'string', default: '5' }, 'write-large': { type: 'string' }, 'plain-heap': { type: 'boolean' } },
+  });
   const runs = Number(values.runs);
+  const warmUpRuns = Number(values.warmup);
   if (values['write-large']) {
     writeFileSync(values['write-large'], largeModelFile(2000));
     return;
@@ -108,7 +115,7 @@ async function main(): Promise<void> {
       // Every run is an edit: the text alternates between the file and its edited twin.
       ['edit', (i: number) => time(uri, i % 2 ? text : edited, trees)],
     ] as const) {
-      for (let i = 0; i < 5; i++) check(i); // warm-up: JIT and parser
+      for (let i = 0; i < warmUpRuns; i++) check(i); // warm-up: JIT and parser
       const samples: number[] = [];
       const cpuSamples: number[] = [];
       let findings = 0;
@@ -123,7 +130,7 @@ async function main(): Promise<void> {
     trees.clear();
   };
 
-  console.log(`check speed: ${runs} runs after 5 warm-up runs, one process, ${cpus()[0]?.model ?? 'CPU'} (${cpus().length} cores shared), load ${loadavg()[0]!.toFixed(1)}, ${processFlagsLine()}`);
+  console.log(`check speed: ${runs} runs after ${warmUpRuns} warm-up runs, one process, ${cpus()[0]?.model ?? 'CPU'} (${cpus().length} cores shared), load ${loadavg()[0]!.toFixed(1)}, ${processFlagsLine()}`);
   console.log('cold: parsed from scratch; edit: re-check after a comment typed at the end of a statement in the middle of the file, incremental parse');
   const typical = join(fixturesDir, 'pytorch', 'c02_torchvision_resnet.py');
   measure('torchvision-style resnet.py (6 factories)', typical, readFileSync(typical, 'utf8'));
