@@ -207,19 +207,36 @@ function collectSymbols(d: Poly, into: Set<string>): Set<string> {
 
 export type Assignment = ReadonlyMap<string, number>;
 
+/** A monomial's coefficient and factors: symbol names and floor atoms, read once from its key. */
+interface EvaluationTerm {
+  coefficient: number;
+  factors: (string | FloorAtom)[];
+}
+
+// The witness search evaluates the same few polynomials thousands of times per addition:
+// their monomial keys are split and their floor atoms looked up once.
+const evaluationTerms = new WeakMap<Poly, EvaluationTerm[]>();
+
+function termsForEvaluation(d: Poly): EvaluationTerm[] {
+  let terms = evaluationTerms.get(d);
+  if (terms === undefined) {
+    terms = [];
+    for (const [m, c] of d.terms) terms.push({ coefficient: c, factors: m ? m.split('*').map((factor) => floorAtoms.get(factor) ?? factor) : [] });
+    evaluationTerms.set(d, terms);
+  }
+  return terms;
+}
+
 /** The dim's value under an assignment of every symbol; NaN when a symbol is missing or a divisor is 0. */
 export function evaluate(d: Dim, env: Assignment): number {
   if (typeof d === 'number') return d;
   let total = 0;
-  for (const [m, c] of d.terms) {
-    let product = c;
-    if (m) {
-      for (const factor of m.split('*')) {
-        const fa = floorAtoms.get(factor);
-        const v = fa ? floorDivInt(evaluate(fa.num, env), evaluate(fa.den, env)) : env.get(factor);
-        if (v === undefined || !Number.isFinite(v)) return Number.NaN;
-        product *= v;
-      }
+  for (const term of termsForEvaluation(d)) {
+    let product = term.coefficient;
+    for (const factor of term.factors) {
+      const v = typeof factor === 'string' ? env.get(factor) : floorDivInt(evaluate(factor.num, env), evaluate(factor.den, env));
+      if (v === undefined || !Number.isFinite(v)) return Number.NaN;
+      product *= v;
     }
     total += product;
   }
