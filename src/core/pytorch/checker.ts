@@ -12,7 +12,7 @@ import type { SymbolDomainRole } from '../shapes/witness';
 import {
   type AddObservation, type ImportResolver, type RunLimits, type ShapeNote, type SymbolRole, BudgetExhausted, Interpreter, PathAborted, findMethod,
 } from './interpreter';
-import { type ClassInfo, type FileInfo, type InstanceValue, type TensorValue, type Value, Scope, inputTensor, intValue } from './values';
+import { type ClassInfo, type FileInfo, type InstanceValue, type TensorValue, type Value, Scope, inputTensor, intValue, unknown } from './values';
 import { decideResidualSites } from '../rules/residual-shape-mismatch';
 import { buildAnnotations } from './annotations';
 
@@ -58,26 +58,46 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
   const defaultInput = options.inputShape;
 
   // Each run gets fresh globals; the ASTs of imported files are parsed once.
-  const makeResolver = (files: Map<string, FileInfo>, interp: () => Interpreter): ImportResolver => (from, moduleName, level) => {
-    if (!options.readWorkspaceFile) return undefined;
-    const candidates = modulePathCandidates(from.uri, moduleName, level);
-    for (const path of candidates) {
-      const existing = files.get(path);
-      if (existing) return existing;
-      let ast = asts.get(path);
-      if (ast === undefined) {
-        ast = loadAst(path, options.readWorkspaceFile, context.grammars);
-        asts.set(path, ast);
+  const makeResolver = (files: Map<string, FileInfo>, interp: () => Interpreter): ImportResolver => {
+    const resolve: ImportResolver = (from, moduleName, level, names) => {
+      if (!options.readWorkspaceFile) return undefined;
+      const candidates = modulePathCandidates(from.uri, moduleName, level);
+      for (const path of candidates) {
+        const existing = files.get(path);
+        if (existing) return existing;
+        let ast = asts.get(path);
+        if (ast === undefined) {
+          ast = loadAst(path, options.readWorkspaceFile, context.grammars);
+          asts.set(path, ast);
+        }
+        if (!ast) continue;
+        // `from ..ops import StochasticDepth`: a package whose __init__ re-exports the names from
+        // its submodules gives them from those alone, not from every module it imports.
+        if (names?.length && /(^|\/)__init__\.py$/.test(path)) {
+          const key = `${path}#${names.join(',')}`;
+          const kept = files.get(key);
+          if (kept) return kept;
+          const reexports = reexportedNames(ast, names);
+          if (reexports) {
+            const file = freshFile(ast);
+            files.set(key, file);
+            for (const { name, module, level: subLevel, original } of reexports) {
+              const sub = resolve(file, module, subLevel, [original]);
+              file.globals.vars.set(name, sub?.globals.vars.get(original) ?? unknown);
+            }
+            return file;
+          }
+        }
+        if (files.size >= 12) return undefined;
+        const file = freshFile(ast);
+        files.set(path, file);
+        interp().execFile(file, true);
+        return file;
       }
-      if (!ast) continue;
-      if (files.size >= 12) return undefined;
-      const file = freshFile(ast);
-      files.set(path, file);
-      interp().execFile(file, true);
-      return file;
-    }
-    if (candidates.length) log(`${document.uri}: could not read ${candidates[0]} for an import; its names are unknown`);
-    return undefined;
+      if (candidates.length) log(`${document.uri}: could not read ${candidates[0]} for an import; its names are unknown`);
+      return undefined;
+    };
+    return resolve;
   };
 
   const enumerate = (label: string, body: (interp: Interpreter, main: FileInfo) => void, collect: (interp: Interpreter, main: FileInfo) => void): void => {
@@ -144,13 +164,20 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
     'module entry points',
     (interp, main) => {
       interp.execFile(main, false);
-      const roots: InstanceValue[] = [];
+      // Each model runs as soon as it is built: a file of many factories (efficientnet_b0 … b7)
+      // can spend the step budget before the last one, and the first ones are then checked.
+      const forward = (root: Value | undefined): void => {
+        if (root?.t !== 'instance' || !root.cls.isModule || root.forwarded || root.incomplete) return;
+        const known = interp.concreteInputs.get(root.cls);
+        const input = known ? inputTensor(known, false) : makeInput(interp, root.cls, defaultInput);
+        guarded(() => interp.callModule(root, { positional: [input], keywords: new Map() }, undefined, { scope: new Scope(), file: main, inForward: false }));
+      };
       for (const def of main.root.children.map(unwrapDecorated)) {
         if (def.type !== 'function_definition' || !allParamsDefaulted(def, false)) continue;
         const fn = main.globals.vars.get(def.fields.name?.text ?? '');
         if (fn?.t !== 'function') continue;
         const made = guarded(() => interp.callFunction(fn, { positional: [], keywords: new Map() }));
-        if (made?.t === 'instance' && made.cls.isModule) roots.push(made);
+        forward(made);
       }
       for (const value of main.globals.vars.values()) {
         if (value.t !== 'class' || !value.cls.isModule || value.cls.file !== main) continue;
@@ -158,16 +185,9 @@ export function runPyTorchAnalysis(context: CheckContext): PyTorchRunResult {
         if (init && !allParamsDefaulted(init.def, true)) continue;
         if (!findMethod(value.cls, 'forward')) continue;
         if (interp.concreteInputs.has(value.cls)) continue; // the file already runs it on a real input
-        const made = guarded(() => interp.instantiate(value.cls, { positional: [], keywords: new Map() }));
-        if (made?.t === 'instance') roots.push(made);
+        forward(guarded(() => interp.instantiate(value.cls, { positional: [], keywords: new Map() })));
       }
-      for (const value of main.globals.vars.values()) if (value.t === 'instance' && value.cls.isModule) roots.push(value);
-      for (const root of roots) {
-        if (root.forwarded || root.incomplete) continue;
-        const known = interp.concreteInputs.get(root.cls);
-        const input = known ? inputTensor(known, false) : makeInput(interp, root.cls, defaultInput);
-        guarded(() => interp.callModule(root, { positional: [input], keywords: new Map() }, undefined, { scope: new Scope(), file: main, inForward: false }));
-      }
+      for (const value of main.globals.vars.values()) forward(value);
     },
     (interp) => {
       nameInstances(interp.instances);
@@ -303,6 +323,28 @@ function callerFilledForwardArguments(cls: ClassInfo): Map<string, Value> {
     if (new RegExp(`^\\s*${name}\\s*=(?!=)`, 'm').test(text)) args.set(name, { t: 'unknown', label: name });
   }
   return args;
+}
+
+/**
+ * Where a package's __init__ takes each of `names` from (`from .misc import Conv2dNormActivation`);
+ * undefined when one of them is defined or assigned there in another way.
+ */
+function reexportedNames(ast: { source: string; root: PyNode }, names: string[]): { name: string; module: string; level: number; original: string }[] | undefined {
+  const found = new Map<string, { name: string; module: string; level: number; original: string }>();
+  for (const stmt of ast.root.children) {
+    if (stmt.type !== 'import_from_statement') continue;
+    const moduleNode = stmt.fields.module_name;
+    const moduleText = moduleNode ? ast.source.slice(moduleNode.startIndex, moduleNode.endIndex).replace(/\s+/g, '') : '';
+    const level = /^\.*/.exec(moduleText)![0].length;
+    if (level === 0) continue;
+    for (const c of stmt.children) {
+      if (c === moduleNode) continue;
+      const original = c.type === 'dotted_name' ? c.text : c.type === 'aliased_import' ? c.fields.name?.text : undefined;
+      const name = c.type === 'aliased_import' ? c.fields.alias?.text : original;
+      if (name && original && names.includes(name)) found.set(name, { name, module: moduleText.slice(level), level, original });
+    }
+  }
+  return names.every((n) => found.has(n)) ? names.map((n) => found.get(n)!) : undefined;
 }
 
 /** The model input: the class's `# residual-lens: input=` comment, the CLI's shape, or a lazy input. */

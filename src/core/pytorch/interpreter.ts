@@ -120,7 +120,8 @@ const moduleMethods = new Set(['register_buffer', 'register_parameter', 'add_mod
   'half', 'float', 'double', 'type', 'register_forward_hook', 'extra_repr']);
 
 /** Loads another workspace file for `from .blocks import BasicBlock`. */
-export type ImportResolver = (from: FileInfo, module: string, level: number) => FileInfo | undefined;
+/** `names`: the names a `from … import a, b` asks for, when it asks for names and not `*`. */
+export type ImportResolver = (from: FileInfo, module: string, level: number, names?: string[]) => FileInfo | undefined;
 
 export class Interpreter {
   steps = 0;
@@ -197,13 +198,23 @@ export class Interpreter {
     this.opaqueTaken = opaqueBefore;
   }
 
-  /** `assert cond`: the path goes on only where it holds. */
+  /**
+   * An `if`/`elif` test. A guard that only raises (`if not isinstance(cfg, Sequence): raise
+   * TypeError(...)`) with a test that cannot be decided is taken as passing: where it
+   * fails nothing more runs, so it leaves the rest of the path as certain as it was.
+   */
+  private decideClause(condition: PyNode, consequence: PyNode | undefined, frame: Frame): boolean {
+    const truth = this.truthOf(this.evalExpr(condition, frame), condition);
+    if (typeof truth !== 'boolean' && containsOpaque(truth) && raisesOnly(consequence)) return false;
+    return this.decide(truth, condition);
+  }
+
+  /** `assert cond`: the path goes on only where it holds; an undecidable assert, like a guard, adds nothing. */
   private assume(truth: Truth): void {
     if (truth === false) throw new PathAborted();
-    if (truth === true) return;
+    if (truth === true || containsOpaque(truth)) return;
     this.effects++;
     this.path.push({ cond: truth, taken: true });
-    if (containsOpaque(truth)) this.opaqueTaken++;
   }
 
   newSymbol(name: string, role: SymbolRole): Dim {
@@ -315,12 +326,12 @@ export class Interpreter {
   }
 
   private execIf(node: PyNode, frame: Frame): Signal {
-    if (this.decide(this.truthOf(this.evalExpr(node.fields.condition!, frame), node.fields.condition!), node.fields.condition)) {
+    if (this.decideClause(node.fields.condition!, node.fields.consequence, frame)) {
       return this.execBlock(node.fields.consequence, frame);
     }
     for (const alt of node.children) {
       if (alt.type === 'elif_clause') {
-        if (this.decide(this.truthOf(this.evalExpr(alt.fields.condition!, frame), alt.fields.condition!), alt.fields.condition)) return this.execBlock(alt.fields.consequence, frame);
+        if (this.decideClause(alt.fields.condition!, alt.fields.consequence, frame)) return this.execBlock(alt.fields.consequence, frame);
       } else if (alt.type === 'else_clause') {
         return this.execBlock(alt.fields.body, frame);
       }
@@ -468,9 +479,10 @@ export class Interpreter {
     const moduleName = moduleText.slice(level);
     const names = node.children.filter((c) => c !== moduleNode && (c.type === 'dotted_name' || c.type === 'aliased_import'));
     const wildcard = node.children.some((c) => c.type === 'wildcard_import');
-    const isLibrary = level === 0 && /^(torch|numpy|math|typing|collections|functools|dataclasses|itertools|os|sys|einops|timm|torchvision)\b/.test(moduleName);
+    const isLibrary = level === 0 && /^(torch|numpy|math|typing|collections|functools|dataclasses|itertools|os|sys|einops|timm|torchvision|copy|warnings|enum|abc)\b/.test(moduleName);
     let imported: FileInfo | undefined;
-    if (!isLibrary) imported = this.resolveImport(frame.file, moduleName, level);
+    const wanted = wildcard ? undefined : names.map((n) => nodeText(n.type === 'aliased_import' ? n.fields.name! : n, source));
+    if (!isLibrary) imported = this.resolveImport(frame.file, moduleName, level, wanted);
     if (wildcard && imported) {
       for (const [k, v] of imported.globals.vars) if (!k.startsWith('_')) frame.scope.vars.set(k, v);
       return;
@@ -1081,6 +1093,8 @@ export class Interpreter {
         for (const base of bases) {
           const def = base.methods.get(name);
           if (def) return { t: 'function', def, closure: base.file.globals, file: base.file, self: obj.self, owner: base };
+          // `super().__init__(...)` into a @dataclass base: its generated __init__ sets the fields.
+          if (name === '__init__' && base.isDataclass) return { t: 'builtin', name: 'dataclass.__init__', self: obj.self };
         }
         // nn.Module's own __init__ and methods do nothing the shapes care about.
         return { t: 'builtin', name: `module.${name}`, self: obj.self };
@@ -1109,7 +1123,7 @@ export class Interpreter {
         return unknown;
       case 'dict':
       case 'moduledict':
-        if (['items', 'keys', 'values', 'get', 'update', 'setdefault'].includes(name)) return { t: 'builtin', name: `dict.${name}`, self: obj };
+        if (['items', 'keys', 'values', 'get', 'update', 'setdefault', 'pop'].includes(name)) return { t: 'builtin', name: `dict.${name}`, self: obj };
         return obj.entries.get(name) ?? unknown;
       case 'str':
         if (name === 'format' || name === 'join' || name === 'lower' || name === 'upper' || name === 'startswith' || name === 'endswith') return { t: 'builtin', name: `str.${name}`, self: obj };
@@ -1182,6 +1196,8 @@ export class Interpreter {
         return this.instantiate(fn.cls, args);
       case 'builtin':
         return this.callBuiltin(fn.name, fn.self, args, node, frame);
+      case 'partial':
+        return this.call(fn.fn, { positional: [...fn.positional, ...args.positional], keywords: new Map([...fn.keywords, ...args.keywords]) }, node, frame);
       case 'layer':
       case 'container':
       case 'moduledict':
@@ -1501,10 +1517,33 @@ export class Interpreter {
         const k = a[0] ? keyOf(a[0]) : undefined;
         return k !== undefined ? self.entries.get(k) ?? a[1] ?? none : unknown;
       }
+      if (op === 'pop') {
+        // `kwargs.pop("width_mult", 1.0)`: the value, and the key is gone.
+        const k = a[0] ? keyOf(a[0]) : undefined;
+        if (k === undefined) return unknown;
+        this.effects++;
+        const value = self.entries.get(k);
+        self.entries.delete(k);
+        return value ?? a[1] ?? unknown;
+      }
+      if (op === 'update' && a[0]?.t === 'dict' && self.t === 'dict') {
+        this.effects++;
+        for (const [k, v] of a[0].entries) self.entries.set(k, v);
+        for (const [k, v] of kw) self.entries.set(k, v);
+        return none;
+      }
       return unknown;
     }
     if (name.startsWith('module.')) return this.moduleMethod(name.slice(7), self, args);
-    if (name.startsWith('str.')) return unknown;
+    if (name.startsWith('str.')) return self?.t === 'str' ? stringMethod(name.slice(4), self.v, a) : unknown;
+    if (name === 'copy.copy' || name === 'copy.deepcopy') return a[0] ? copyOf(a[0]) : unknown;
+    if (name === 'dataclass.__init__') {
+      const base = self?.t === 'instance' ? linearBases(self.cls).find((c) => c.isDataclass) : undefined;
+      if (self?.t !== 'instance' || !base) return none;
+      this.effects++;
+      base.fields.forEach((f, i) => self.attrs.set(f, i < a.length ? a[i]! : kw.get(f) ?? findClassAttr(base, f) ?? unknown));
+      return none;
+    }
     if (name.startsWith('math.')) {
       // Always a number: a scalar never changes a tensor's shape, even when its value is unknown.
       const fn = (Math as unknown as Record<string, unknown>)[name.slice(5)];
@@ -1514,6 +1553,8 @@ export class Interpreter {
       return { t: 'float', v: value };
     }
     switch (name) {
+      case 'partial':
+        return a[0] ? { t: 'partial', fn: a[0], positional: a.slice(1), keywords: new Map(kw) } : unknown;
       case 'range': {
         const nums = a.map(numericDim);
         if (nums.some((n) => n === undefined || !isConcrete(n))) return { t: 'list', items: [], incomplete: true };
@@ -1954,10 +1995,14 @@ export class Interpreter {
       }
       case 'repeat':
         return next(null);
+      // Element-wise, in place or not (stochastic depth draws `noise.bernoulli_(p)` then `noise.div_(p)`).
       case 'contiguous': case 'relu': case 'relu_': case 'sigmoid': case 'tanh': case 'float': case 'half': case 'double': case 'to': case 'type':
       case 'cuda': case 'cpu': case 'detach': case 'clone': case 'softmax': case 'log_softmax': case 'masked_fill': case 'masked_fill_':
       case 'exp': case 'abs': case 'sqrt': case 'clamp': case 'pow': case 'neg': case 'type_as': case 'requires_grad_': case 'zero_': case 'fill_':
       case 'sin': case 'cos': case 'rsqrt': case 'square': case 'gelu': case 'silu': case 'sigmoid_': case 'tanh_': case 'long': case 'int': case 'bool':
+      case 'bernoulli': case 'bernoulli_': case 'uniform_': case 'normal_': case 'div_': case 'floor': case 'floor_': case 'ceil': case 'round':
+      case 'log': case 'log_': case 'log1p': case 'expm1': case 'sign': case 'reciprocal': case 'erf': case 'clamp_': case 'clamp_min': case 'clamp_max':
+      case 'nan_to_num': case 'detach_': case 'exp_': case 'abs_': case 'neg_': case 'copy_':
         return { ...x, depth: x.depth + 1 };
       case 'new_zeros': case 'new_ones': case 'new_empty': {
         return tensor(sizeArguments(a));
@@ -2081,7 +2126,36 @@ function valueKey(v: Value, depth: number): string | undefined {
       if (!v.cls.isDataclass && mutableValuesSeen === mutableBefore) instanceKeys.set(v, { key, depth });
       return key;
     }
+    case 'partial': {
+      const inner = valueKey(v.fn, depth + 1);
+      const items = [...v.positional.map((i) => valueKey(i, depth + 1)), ...[...v.keywords].map(([k, i]) => { const key = valueKey(i, depth + 1); return key === undefined ? undefined : `${k}=${key}`; })];
+      return inner === undefined || items.includes(undefined) ? undefined : `P(${inner};${items.join(',')})`;
+    }
     default: return undefined;
+  }
+}
+
+/** The string methods model code branches on (`arch.startswith("efficientnet_b")`); others are unknown. */
+function stringMethod(op: string, text: string, a: Value[]): Value {
+  const arg = a[0]?.t === 'str' ? a[0].v : undefined;
+  switch (op) {
+    case 'startswith': return arg === undefined ? unknown : { t: 'bool', v: text.startsWith(arg) };
+    case 'endswith': return arg === undefined ? unknown : { t: 'bool', v: text.endsWith(arg) };
+    case 'lower': return { t: 'str', v: text.toLowerCase() };
+    case 'upper': return { t: 'str', v: text.toUpperCase() };
+    case 'strip': return a.length ? unknown : { t: 'str', v: text.trim() };
+    case 'replace': return arg !== undefined && a[1]?.t === 'str' ? { t: 'str', v: text.split(arg).join(a[1].v) } : unknown;
+    default: return unknown;
+  }
+}
+
+/** `copy.copy(cfg)`: a new object with the same contents, so later stores leave the original alone. */
+function copyOf(v: Value): Value {
+  switch (v.t) {
+    case 'instance': return { ...v, attrs: new Map(v.attrs), forwarded: false };
+    case 'list': return { ...v, items: v.items.slice() };
+    case 'dict': return { ...v, entries: new Map(v.entries) };
+    default: return v;
   }
 }
 
@@ -2093,6 +2167,12 @@ function freshCopy(v: Value, depth: number): Value {
 
 function firstTensor(values: Value[]): TensorValue | undefined {
   return values.find((v): v is TensorValue => v.t === 'tensor');
+}
+
+/** A block that does nothing but raise. */
+function raisesOnly(block: PyNode | undefined): boolean {
+  const statements = block?.children.filter((c) => c.type !== 'comment') ?? [];
+  return statements.length === 1 && statements[0]!.type === 'raise_statement';
 }
 
 function containsOpaque(t: Truth): boolean {
@@ -2205,6 +2285,11 @@ function namespaceAttribute(path: string, name: string): Value {
   if (path === 'torch') return { t: 'builtin', name: `torch.${name}` };
   if (path === 'collections' && name === 'OrderedDict') return { t: 'builtin', name: 'OrderedDict' };
   if (path === 'math') return { t: 'builtin', name: `math.${name}` };
+  if (path === 'functools' && name === 'partial') return { t: 'builtin', name: 'partial' };
+  // Drop-path regularisers of the model libraries keep their input's shape, as dropout does.
+  if (/^torchvision\.ops(\.stochastic_depth)?$/.test(path) && name === 'StochasticDepth') return { t: 'builtin', name: 'nn.Dropout' };
+  if (/^timm(\.models)?\.layers(\.drop)?$/.test(path) && name === 'DropPath') return { t: 'builtin', name: 'nn.Dropout' };
+  if (path === 'copy' && (name === 'copy' || name === 'deepcopy')) return { t: 'builtin', name: `copy.${name}` };
   return { t: 'namespace', path: `${path}.${name}` };
 }
 

@@ -101,6 +101,8 @@ export type Value =
   | { t: 'function'; def: PyNode; closure: Scope; file: FileInfo; self?: Value; owner?: ClassInfo }
   | { t: 'lambda'; def: PyNode; closure: Scope; file: FileInfo }
   | { t: 'builtin'; name: string; self?: Value }
+  /** `functools.partial(fn, *args, **kwargs)`: calling it adds the call's arguments after these. */
+  | { t: 'partial'; fn: Value; positional: Value[]; keywords: Map<string, Value> }
   | { t: 'namespace'; path: string }
   | { t: 'super'; cls: ClassInfo; self: Value }
   | { t: 'parameter'; shape: Shape }

@@ -33,6 +33,10 @@ export function decideObservation(obs: AddObservation, roles: ReadonlyMap<string
   return witness ? { kind: 'clash', left, right, witness } : { kind: 'none' };
 }
 
+function shapeDimKey(d: ShapeDim): string {
+  return d === null ? '?' : typeof d === 'number' ? String(d) : d.key;
+}
+
 /** A constructor argument (a kernel size is one), as opposed to a dim of the input. */
 function isParameterRole(role: SymbolDomainRole | undefined): boolean {
   return role === undefined || role === 'param' || role === 'kernel';
@@ -289,7 +293,11 @@ export function projectionPlan(obs: AddObservation, run: PyTorchRunResult, text:
   const side = identitySide(chosen.obs);
   const identity = side === 'left' ? left : right;
   const main = side === 'left' ? right : left;
-  const source = !chosen.obs.identityIsBranch && chosen.obs.blockInput && chosen.obs.blockInput.length === rank ? chosen.obs.blockInput : identity;
+  const blockInput = chosen.obs.blockInput;
+  // The skip operand is already something other than the block's input (`self.downsample(x)`
+  // that forgot its stride): a projection added on top would be wrong, so none is offered.
+  if (!chosen.obs.identityIsBranch && blockInput && blockInput.length === identity.length && identity.some((d, i) => shapeDimKey(d) !== shapeDimKey(blockInput[i]!))) return undefined;
+  const source = !chosen.obs.identityIsBranch && blockInput && blockInput.length === rank ? blockInput : identity;
   const c = channelAxis(chosen.obs, rank);
   const inDim = c >= 0 ? aligned(source, rank, c) : undefined;
   const outDim = c >= 0 ? aligned(main, rank, c) : undefined;
