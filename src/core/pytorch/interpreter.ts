@@ -2105,6 +2105,8 @@ function valueKey(v: Value, depth: number): string | undefined {
       const items = v.items.map((i) => valueKey(i, depth + 1));
       return items.includes(undefined) ? undefined : `${v.kind}[${items.join(',')}]`;
     }
+    // An unbound builtin (`nn.BatchNorm2d` passed as `norm_layer`) is its name; a bound one holds a value that may change.
+    case 'builtin': return v.self === undefined ? `B${v.name}` : undefined;
     case 'class': {
       let id = instanceIds.get(v.cls);
       if (id === undefined) instanceIds.set(v.cls, (id = nextClassId++));
