@@ -1021,7 +1021,7 @@ export class Interpreter {
       if (!ta || !tb) return tensor(null, layout, depth);
       return tensor(matmulShape(ta.cell.shape, tb.cell.shape), layout, depth);
     }
-    if (!['+', '-', '*', '/', '//', '%', '**'].includes(op)) return tensor(null, layout, depth);
+    if (!elementwiseOps.has(op)) return tensor(null, layout, depth);
     if (ta && tb) {
       if (op === '+') this.recordAdd(node, ta, tb, frame);
       if (ta.cell.lazy && tb.cell.lazy && ta.cell === tb.cell) return { ...ta, depth };
@@ -1377,7 +1377,7 @@ export class Interpreter {
         const memo = memoKey === undefined ? undefined : this.forwardMemo.get(memoKey);
         if (memo) {
           for (const cls of linearBases(module.cls)) this.forwardedClasses.add(cls);
-          return freshCopy(memo, Math.max(...args.positional.filter((a): a is TensorValue => a.t === 'tensor').map((a) => a.depth), 0) + 1);
+          return freshCopy(memo, deepestTensor(args.positional) + 1);
         }
         // Inside a forward, depth counts from this module's own input.
         const positional = args.positional.map((a) => (a.t === 'tensor' ? { ...a, depth: 0 } : a));
@@ -1395,7 +1395,7 @@ export class Interpreter {
         }
         for (const cls of linearBases(module.cls)) this.forwardedClasses.add(cls);
         if (memoKey !== undefined) this.forwardMemo.set(memoKey, result);
-        if (result.t === 'tensor') return { ...result, depth: Math.max(...args.positional.filter((a): a is TensorValue => a.t === 'tensor').map((a) => a.depth), 0) + 1 };
+        if (result.t === 'tensor') return { ...result, depth: deepestTensor(args.positional) + 1 };
         return result;
       }
       default:
@@ -1565,7 +1565,9 @@ export class Interpreter {
           this.log(`${frame.file.uri}: range of ${count} items at line ${(node?.startRow ?? 0) + 1} is too long to follow; what the loop assigns is unknown`);
           return { t: 'list', items: [], incomplete: true };
         }
-        return { t: 'list', items: Array.from({ length: count }, (_, i) => intValue(start + i * step)) };
+        const items: Value[] = [];
+        for (let i = 0; i < count; i++) items.push(intValue(start + i * step));
+        return { t: 'list', items };
       }
       case 'len': {
         const v = a[0];
@@ -2039,19 +2041,21 @@ function forwardKey(module: InstanceValue, args: CallArgs): string | undefined {
 }
 
 function constructorKey(cls: ClassInfo, args: CallArgs): string | undefined {
-  const parts: string[] = [];
+  let key = `${classMemoKey(cls)}(`;
+  let first = true;
   for (const a of args.positional) {
     const k = valueKey(a, 1);
     if (k === undefined) return undefined;
-    parts.push(k);
+    key += first ? k : `,${k}`;
+    first = false;
   }
   for (const [name, a] of args.keywords) {
     const k = valueKey(a, 1);
     if (k === undefined) return undefined;
-    parts.push(`${name}=${k}`);
+    key += first ? `${name}=${k}` : `,${name}=${k}`;
+    first = false;
   }
-  const self = valueKey({ t: 'class', cls }, 0);
-  return `${self}(${parts.join(',')})`;
+  return `${key})`;
 }
 
 function dimKey(d: ShapeDim): string {
@@ -2067,6 +2071,8 @@ const instanceKeys = new WeakMap<InstanceValue, { key: string; depth: number }>(
 /** Counts the mutable values valueKey has walked, so a key that walked none can be kept. */
 let mutableValuesSeen = 0;
 
+// Keys are built by appending in loops: a check makes thousands of them (every call of a
+// module class and every block constructor asks), so no intermediate arrays.
 function valueKey(v: Value, depth: number): string | undefined {
   if (depth > 6) return undefined;
   switch (v.t) {
@@ -2081,20 +2087,33 @@ function valueKey(v: Value, depth: number): string | undefined {
         mutableValuesSeen++;
         if (v.incomplete) return undefined;
       }
-      const items = v.items.map((i) => valueKey(i, depth + 1));
-      return items.includes(undefined) ? undefined : `[${items.join(',')}]`;
+      return itemsKey('[', v.items, depth);
     }
     case 'dict': {
       mutableValuesSeen++;
-      const items = [...v.entries].map(([k, i]) => `${k}:${valueKey(i, depth + 1)}`);
-      return items.some((i) => i.endsWith(':undefined')) ? undefined : `{${items.join(',')}}`;
+      let key = '{';
+      let first = true;
+      for (const [k, item] of v.entries) {
+        const itemKey = valueKey(item, depth + 1);
+        if (itemKey === undefined) return undefined;
+        key += first ? `${k}:${itemKey}` : `,${k}:${itemKey}`;
+        first = false;
+      }
+      return `${key}}`;
     }
-    case 'tensor': mutableValuesSeen++; return v.cell.shape ? `T(${v.cell.shape.map(dimKey).join(',')})${v.layout ?? ''}` : undefined;
+    case 'tensor': {
+      mutableValuesSeen++;
+      const shape = v.cell.shape;
+      if (!shape) return undefined;
+      let key = 'T(';
+      for (let i = 0; i < shape.length; i++) key += i ? `,${dimKey(shape[i]!)}` : dimKey(shape[i]!);
+      return `${key})${v.layout ?? ''}`;
+    }
     case 'layer': {
       // A layer's descriptor is fixed once constructed; every memoised forward that holds it asks.
       let key = layerKeys.get(v.desc);
       if (key === undefined) {
-        key = `L${v.desc.type}${JSON.stringify(v.desc.params, (_k, p: unknown) => (p && typeof p === 'object' && 'key' in p ? (p as { key: string }).key : p))}`;
+        key = layerKey(v.desc);
         layerKeys.set(v.desc, key);
       }
       return key;
@@ -2102,29 +2121,27 @@ function valueKey(v: Value, depth: number): string | undefined {
     case 'container': {
       mutableValuesSeen++;
       if (v.incomplete) return undefined;
-      const items = v.items.map((i) => valueKey(i, depth + 1));
-      return items.includes(undefined) ? undefined : `${v.kind}[${items.join(',')}]`;
+      return itemsKey(`${v.kind}[`, v.items, depth);
     }
     // An unbound builtin (`nn.BatchNorm2d` passed as `norm_layer`) is its name; a bound one holds a value that may change.
     case 'builtin': return v.self === undefined ? `B${v.name}` : undefined;
-    case 'class': {
-      let id = instanceIds.get(v.cls);
-      if (id === undefined) instanceIds.set(v.cls, (id = nextClassId++));
-      return `C${id}`;
-    }
+    case 'class': return classMemoKey(v.cls);
     case 'instance': {
       if (v.incomplete) return undefined;
       const kept = instanceKeys.get(v);
       if (kept && depth <= kept.depth) return kept.key;
-      let id = instanceIds.get(v.cls);
-      if (id === undefined) instanceIds.set(v.cls, (id = nextClassId++));
       // A dataclass config is its fields; a module is its constructor arguments.
       if (v.cls.isDataclass) mutableValuesSeen++;
       const mutableBefore = mutableValuesSeen;
-      const source = v.cls.isDataclass ? v.attrs : v.args;
-      const items = [...source].map(([k, i]) => [k, valueKey(i, depth + 1)] as const);
-      if (items.some(([, i]) => i === undefined)) return undefined;
-      const key = `I${id}(${items.map(([k, i]) => `${k}=${i}`).join(',')})`;
+      let key = `I${classId(v.cls)}(`;
+      let first = true;
+      for (const [k, item] of v.cls.isDataclass ? v.attrs : v.args) {
+        const itemKey = valueKey(item, depth + 1);
+        if (itemKey === undefined) return undefined;
+        key += first ? `${k}=${itemKey}` : `,${k}=${itemKey}`;
+        first = false;
+      }
+      key += ')';
       if (!v.cls.isDataclass && mutableValuesSeen === mutableBefore) instanceKeys.set(v, { key, depth });
       return key;
     }
@@ -2160,6 +2177,57 @@ function copyOf(v: Value): Value {
     default: return v;
   }
 }
+
+/** `open` + the items' keys + `]`, or undefined when one has none. */
+function itemsKey(open: string, items: Value[], depth: number): string | undefined {
+  let key = open;
+  for (let i = 0; i < items.length; i++) {
+    const itemKey = valueKey(items[i]!, depth + 1);
+    if (itemKey === undefined) return undefined;
+    key += i ? `,${itemKey}` : itemKey;
+  }
+  return `${key}]`;
+}
+
+function classId(cls: ClassInfo): number {
+  let id = instanceIds.get(cls);
+  if (id === undefined) instanceIds.set(cls, (id = nextClassId++));
+  return id;
+}
+
+function classMemoKey(cls: ClassInfo): string {
+  return `C${classId(cls)}`;
+}
+
+/** A layer's type and parameters; a symbolic dim by its canonical key, ended by `;` (which no key holds). */
+function layerKey(desc: LayerDescriptor): string {
+  let key = `L${desc.type}{`;
+  for (const name in desc.params) key += `${name}:${paramKey(desc.params[name])},`;
+  return `${key}}`;
+}
+
+function paramKey(p: ParamValue): string {
+  if (p === undefined) return 'u';
+  if (p === null) return 'n';
+  if (typeof p === 'number') return String(p);
+  if (typeof p === 'boolean') return p ? 't' : 'f';
+  if (typeof p === 'string') return JSON.stringify(p);
+  if (Array.isArray(p)) {
+    let key = '[';
+    for (let i = 0; i < p.length; i++) key += i ? `,${paramKey(p[i])}` : paramKey(p[i]);
+    return `${key}]`;
+  }
+  return `@${p.key};`;
+}
+
+/** The largest `depth` among the tensors in `values`; 0 when none. */
+function deepestTensor(values: Value[]): number {
+  let deepest = 0;
+  for (const v of values) if (v.t === 'tensor' && v.depth > deepest) deepest = v.depth;
+  return deepest;
+}
+
+const elementwiseOps = new Set(['+', '-', '*', '/', '//', '%', '**']);
 
 function freshCopy(v: Value, depth: number): Value {
   if (v.t === 'tensor') return tensor(v.cell.shape, v.layout, depth);
