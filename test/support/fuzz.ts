@@ -147,8 +147,10 @@ export function runCase(grammars: Grammars, fuzzCase: FuzzCase): FuzzOutcome {
   if (durationMs > caseTimeLimitMs) return { failure: `took ${durationMs.toFixed(0)} ms (limit ${caseTimeLimitMs} ms)`, durationMs };
   const lines = fuzzCase.text.split('\n');
   for (const finding of result.findings) {
-    const line = lines[finding.range.start.line] ?? '';
-    if (!/\+|add_?\s*\(|\bAdd\b/.test(line)) return { failure: `finding on a line with no addition: ${finding.range.start.line + 1}: ${line.trim()}`, durationMs };
+    // The addition may span lines (a mutation can split it), and a mutation may corrupt the
+    // token after `add` on a line the parser still reads as the call (`layers.add]([x, y])`).
+    const text = lines.slice(finding.range.start.line, finding.range.end.line + 1).join('\n');
+    if (!/\+|add_?[^A-Za-z0-9_]|\bAdd\b/.test(text)) return { failure: `finding on a line with no addition: ${finding.range.start.line + 1}: ${text.trim()}`, durationMs };
   }
   return { durationMs };
 }
