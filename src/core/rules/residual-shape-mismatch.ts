@@ -3,7 +3,7 @@
 //   warning  the block is only seen with symbolic arguments and some values make them clash.
 // residual-silent-broadcast (./residual-silent-broadcast.ts) takes the legal-but-stretched case.
 import type { Finding, Fix, MismatchKind } from '../diagnostic';
-import { type Dim, dimEquals, evaluate, formatDim, isConcrete, symbolsOf } from '../shapes/dim';
+import { type Dim, dimEquals, evaluate, formatDim, isConcrete, substitute, symbolsOf } from '../shapes/dim';
 import { formatCond, not } from '../shapes/condition';
 import { type ShapeDim, broadcast, formatShape } from '../shapes/shape';
 import { type PathFact, type SymbolDomainRole, type Witness, clashForEveryInput, domainFor, findWitness, pathEqualities, substituteShape } from '../shapes/witness';
@@ -35,6 +35,13 @@ export function decideObservation(obs: AddObservation, roles: ReadonlyMap<string
 
 function shapeDimKey(d: ShapeDim): string {
   return d === null ? '?' : typeof d === 'number' ? String(d) : d.key;
+}
+
+/** The skip operand is no longer the block's input (`self.downsample(x)`, a pad): something already changed it. */
+function skipTransformed(obs: AddObservation): boolean {
+  const identity = identitySide(obs) === 'left' ? obs.left : obs.right;
+  const input = obs.blockInput;
+  return !obs.identityIsBranch && !!identity && !!input && input.length === identity.length && identity.some((d, i) => shapeDimKey(d) !== shapeDimKey(input[i]!));
 }
 
 /** A constructor argument (a kernel size is one), as opposed to a dim of the input. */
@@ -198,9 +205,14 @@ function projectionText(facts: MismatchFacts, usesBatchNorm: boolean): string {
   return `1x1 conv ${channels}${stride}${usesBatchNorm ? ', with BatchNorm' : ''}`;
 }
 
-function advice(facts: MismatchFacts, usesBatchNorm: boolean): string {
+function advice(facts: MismatchFacts, usesBatchNorm: boolean, skipTransformed: boolean): string {
   // A spatial change that is no whole stride comes from the main path's padding, not a missing projection.
   if (facts.kind === 'spatial' && facts.stride === undefined) return 'The main path changes the spatial size: check its padding, kernel and stride.';
+  if (skipTransformed) {
+    const stride = facts.stride !== undefined && facts.stride !== 1 ? ` stride ${formatDim(facts.stride)}` : '';
+    const channels = facts.kind !== 'spatial' ? `${stride ? ' and' : ''} ${dimText(facts.channelsOut)} output channels` : '';
+    return `The shortcut is already transformed before the add (a projection?): it needs${stride}${channels}, as the main path has.`;
+  }
   return `The shortcut needs a projection: ${projectionText(facts, usesBatchNorm)}.`;
 }
 
@@ -215,10 +227,10 @@ function concreteFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clas
   const permuted = isPermutation(d.left, d.right, d.witness.assignment);
   const where = permuted ? ` in \`${obs.instance?.path ?? obs.instance?.cls.name ?? '?'}\`` : instantiationText(obs, facts);
   const message =
-    `Residual add: shapes ${leftText} and ${rightText} differ ${kindText[facts.kind]}${where}${more}. ` +
+    `Residual add: shapes ${exampleShapesText(obs, run.roles, d.witness) ?? `${leftText} and ${rightText}`} differ ${kindText[facts.kind]}${where}${more}. ` +
     (permuted
       ? 'They hold the same sizes in a different axis order: a permute or transpose back is missing.'
-      : advice(facts, classUsesBatchNorm(enclosingClass(run.main.root, obs.site), text)));
+      : advice(facts, classUsesBatchNorm(enclosingClass(run.main.root, obs.site), text), skipTransformed(obs)));
   return {
     rule: residualShapeMismatchRule,
     severity: 'error',
@@ -228,6 +240,40 @@ function concreteFinding(obs: AddObservation, d: Extract<Decision, { kind: 'clas
     shapes: [leftText, rightText],
     fixes: permuted ? [] : safeFixes(obs, run, text, facts),
   };
+}
+
+/**
+ * Shapes that stay symbolic in the input size read badly once a few strides have nested
+ * them (`(((H + 1) // 2 + 1) // 2 + 1) // 2`): the message shows them at a common input size
+ * where they clash (224, 32 or 64, else the search's own example), and says which.
+ */
+function exampleShapesText(obs: AddObservation, roles: ReadonlyMap<string, SymbolDomainRole>, witness: Witness): string | undefined {
+  const left = obs.left;
+  const right = obs.right;
+  if (!left || !right) return undefined;
+  if (formatShape(left).length + formatShape(right).length <= 70) return undefined;
+  const sizeSymbols = new Set<string>();
+  for (const d of [...left, ...right]) if (d !== null) for (const name of symbolsOf(d)) if (roles.get(name) === 'spatial' || roles.get(name) === 'sequence') sizeSymbols.add(name);
+  if (sizeSymbols.size === 0) return undefined;
+  const names = [...sizeSymbols].sort();
+  const candidates = [224, 32, 64].map((size) => new Map(names.map((n) => [n, size] as const)));
+  candidates.push(new Map(names.map((n) => [n, witness.assignment.get(n) ?? 32] as const)));
+  for (const values of candidates) {
+    const at = (shape: ShapeDim[]) => shape.map((d) => (d === null ? null : substitute(d, values)));
+    const [l, r] = [at(left), at(right)];
+    const rank = Math.min(l.length, r.length);
+    let clash = false;
+    for (let i = 1; i <= rank; i++) {
+      const a = l[l.length - i];
+      const b = r[r.length - i];
+      if (typeof a === 'number' && typeof b === 'number' && a !== b && a !== 1 && b !== 1) clash = true;
+    }
+    if (!clash) continue;
+    const sizes = [...new Set(values.values())];
+    const given = sizes.length === 1 ? `${names.join(' = ')} = ${sizes[0]}` : names.map((n) => `${n} = ${values.get(n)}`).join(', ');
+    return `${formatShape(l)} and ${formatShape(r)} (with ${given})`;
+  }
+  return undefined;
 }
 
 /** Equal sizes in another order, e.g. (N, C, H, W) against (N, H, W, C). */
@@ -296,7 +342,7 @@ export function projectionPlan(obs: AddObservation, run: PyTorchRunResult, text:
   const blockInput = chosen.obs.blockInput;
   // The skip operand is already something other than the block's input (`self.downsample(x)`
   // that forgot its stride): a projection added on top would be wrong, so none is offered.
-  if (!chosen.obs.identityIsBranch && blockInput && blockInput.length === identity.length && identity.some((d, i) => shapeDimKey(d) !== shapeDimKey(blockInput[i]!))) return undefined;
+  if (skipTransformed(chosen.obs)) return undefined;
   const source = !chosen.obs.identityIsBranch && blockInput && blockInput.length === rank ? blockInput : identity;
   const c = channelAxis(chosen.obs, rank);
   const inDim = c >= 0 ? aligned(source, rank, c) : undefined;
