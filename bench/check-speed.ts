@@ -139,6 +139,12 @@ async function main(): Promise<void> {
   const gpt = join(fixturesDir, 'pytorch', 'c04_nanogpt.py');
   measure('nanoGPT-style Transformer', gpt, readFileSync(gpt, 'utf8'));
   measure('generated model file', '/bench/large.py', largeModelFile(2000));
+  // Real code, where Debian's python3-torchvision is installed: checked in place, so its
+  // relative imports resolve (the tests install it; the bench only reads it when present).
+  if (existsSync(join(realTorchvisionModels, 'resnet.py'))) {
+    const real = join(realTorchvisionModels, 'resnet.py');
+    measure('real torchvision resnet.py (Debian 0.14)', real, readFileSync(real, 'utf8'));
+  }
 
   const files = [...listFiles(fixturesDir), ...listFiles(examplesDir)];
   const texts = files.map((f) => [f, readFileSync(f, 'utf8')] as const);
@@ -161,7 +167,18 @@ async function main(): Promise<void> {
   const perFileMedian = [...perFile.values()].sort((a, b) => a - b)[Math.floor(perFile.size / 2)] ?? 0;
   console.log(`scan of test/fixtures + examples: ${files.length} files, wall ${stats(scans)}; CPU ${stats(cpuScans)} per scan`);
   console.log(`  per file (best CPU of the scans): median ${perFileMedian.toFixed(2)} ms; slowest ${slowest.join(', ')}`);
+  if (existsSync(realTorchvisionModels)) {
+    const real = listFiles(realTorchvisionModels).map((f) => [f, readFileSync(f, 'utf8')] as const);
+    for (const [f, t] of real) time(f, t);
+    const best = new Map<string, number>();
+    for (let i = 0; i < 3; i++) for (const [f, t] of real) best.set(f, Math.min(best.get(f) ?? Infinity, time(f, t).cpuMs));
+    const sorted = [...best.values()].sort((a, b) => a - b);
+    const slowestReal = [...best].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([f, ms]) => `${f.split('/').slice(-2).join('/')} ${ms.toFixed(1)} ms`);
+    console.log(`real torchvision models (${realTorchvisionModels}): ${real.length} files, per file best CPU of 3: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} ms, total ${sorted.reduce((a, b) => a + b, 0).toFixed(0)} ms; slowest ${slowestReal.join(', ')}`);
+  }
 }
+
+const realTorchvisionModels = '/usr/lib/python3/dist-packages/torchvision/models';
 
 main().catch((err) => {
   console.error(err);
