@@ -131,6 +131,8 @@ export class Interpreter {
   private opaqueTaken = 0;
   /** Stores into objects, lazy inputs given a shape, assumptions: what a call leaves behind besides its result. */
   private effects = 0;
+  /** Calls whose result is dropped, now running (nested). */
+  private discardedCalls = 0;
   readonly observations: AddObservation[] = [];
   readonly notes: ShapeNote[] = [];
   readonly symbolRoles = new Map<string, SymbolRole>();
@@ -168,6 +170,15 @@ export class Interpreter {
   decide(truth: Truth, at?: PyNode): boolean {
     if (typeof truth === 'boolean') return truth;
     let taken: boolean;
+    // An unknown test inside a call whose result is dropped takes one side and is not
+    // enumerated: `_log_api_usage_once(self)` in every torchvision constructor made a file's
+    // entry run 16 times over the same model. The side it took still counts as uncertain
+    // unless the call turns out to have stored nothing (evalDiscardedCall).
+    if (this.discardedCalls > 0 && containsOpaque(truth)) {
+      this.path.push({ cond: truth, taken: true, ...(at ? { at: at.startIndex } : {}) });
+      this.opaqueTaken++;
+      return true;
+    }
     if (this.decisionIndex < this.choices.length) taken = this.choices[this.decisionIndex]!;
     else if (this.choices.length < this.limits.decisions) {
       taken = true;
@@ -191,7 +202,12 @@ export class Interpreter {
     const opaqueBefore = this.opaqueTaken;
     const pathBefore = this.path.length;
     const effectsBefore = this.effects;
-    this.evalExpr(call, frame);
+    this.discardedCalls++;
+    try {
+      this.evalExpr(call, frame);
+    } finally {
+      this.discardedCalls--;
+    }
     if (this.effects !== effectsBefore || this.opaqueTaken === opaqueBefore) return;
     const added = this.path.splice(pathBefore);
     for (const step of added) if (!containsOpaque(step.cond)) this.path.push(step);
