@@ -1553,6 +1553,7 @@ export class Interpreter {
     if (name.startsWith('module.')) return this.moduleMethod(name.slice(7), self, args);
     if (name.startsWith('str.')) return self?.t === 'str' ? stringMethod(name.slice(4), self.v, a) : unknown;
     if (name === 'copy.copy' || name === 'copy.deepcopy') return a[0] ? copyOf(a[0]) : unknown;
+    if (name === 'eager.false') return { t: 'bool', v: false };
     if (name === 'dataclass.__init__') {
       const base = self?.t === 'instance' ? linearBases(self.cls).find((c) => c.isDataclass) : undefined;
       if (self?.t !== 'instance' || !base) return none;
@@ -2368,6 +2369,9 @@ function namespaceAttribute(path: string, name: string): Value {
     return { t: 'builtin', name: `nn.${name}` };
   }
   if (path === 'torch.nn.functional') return { t: 'builtin', name: `F.${name}` };
+  // The check follows eager PyTorch: not scripting, tracing, exporting or compiling.
+  if (path === 'torch' && (name === 'jit' || name === 'onnx' || name === 'compiler' || name === '_dynamo')) return { t: 'namespace', path: `torch.${name}` };
+  if (/^torch\.(jit|onnx|compiler|_dynamo)$/.test(path) && /^(is_scripting|is_tracing|is_in_onnx_export|is_compiling|is_dynamo_compiling|is_exporting)$/.test(name)) return { t: 'builtin', name: 'eager.false' };
   if (path === 'torch') return { t: 'builtin', name: `torch.${name}` };
   if (path === 'collections' && name === 'OrderedDict') return { t: 'builtin', name: 'OrderedDict' };
   if (path === 'math') return { t: 'builtin', name: `math.${name}` };
