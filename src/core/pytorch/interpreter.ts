@@ -1361,7 +1361,9 @@ export class Interpreter {
   callModule(module: Value, args: CallArgs, node: PyNode | undefined, frame: Frame): Value {
     switch (module.t) {
       case 'layer': {
-        const result = this.applyLayer(module.desc, args.positional[0] ?? unknown);
+        // `attn(query=x, key=x, value=x)` (torchvision's ViT) passes the input by name.
+        const input = args.positional[0] ?? args.keywords.get('input') ?? args.keywords.get('query') ?? unknown;
+        const result = this.applyLayer(module.desc, input);
         return this.recorder?.recording ? this.recorder.layer(module, args, result, node, frame.file) : result;
       }
       case 'container': {

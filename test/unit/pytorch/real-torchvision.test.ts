@@ -42,15 +42,18 @@ test('torchvision resnet.py with its downsample ignored: an error in each block 
 });
 
 // One bug at a time, put into the real sources: the check must name the instance that breaks.
-const realBugs: { file: string; from: string; to: string; where: RegExp }[] = [
+const realBugs: { file: string; from: string; to: string; where: RegExp; severity?: 'warning' }[] = [
   { file: 'resnet.py', from: 'conv1x1(self.inplanes, planes * block.expansion, stride)', to: 'conv1x1(self.inplanes, planes * block.expansion)', where: /spatial size in `ResNet\.layer2\[0\]`/ },
   { file: 'mobilenetv2.py', from: 'self.use_res_connect = self.stride == 1 and inp == oup', to: 'self.use_res_connect = self.stride == 1', where: /channels in `MobileNetV2\.features\[1\]` \(stride 1, 32→16\)/ },
   { file: 'mobilenetv3.py', from: 'self.use_res_connect = cnf.stride == 1 and cnf.input_channels == cnf.out_channels', to: 'self.use_res_connect = cnf.stride == 1', where: /channels in `MobileNetV3\.features\[\d+\]`/ },
+  { file: 'swin_transformer.py', from: 'MLP(dim, [int(dim * mlp_ratio), dim], activation_layer=nn.GELU, inplace=None, dropout=dropout)', to: 'MLP(dim, [int(dim * mlp_ratio), 2 * dim], activation_layer=nn.GELU, inplace=None, dropout=dropout)', where: /channels in `SwinTransformer\.features\[1\]\[0\]` \(96→192\)/ },
+  // The encoder block, checked on its own (the ViT factories do not reach it with sizes): a warning with its condition.
+  { file: 'vision_transformer.py', from: 'super().__init__(in_dim, [mlp_dim, in_dim], activation_layer=nn.GELU, inplace=None, dropout=dropout)', to: 'super().__init__(in_dim, [mlp_dim, mlp_dim], activation_layer=nn.GELU, inplace=None, dropout=dropout)', where: /when `hidden_dim != mlp_dim`/, severity: 'warning' },
   { file: 'efficientnet.py', from: 'self.use_res_connect = cnf.stride == 1 and cnf.input_channels == cnf.out_channels', to: 'self.use_res_connect = cnf.stride == 1', where: /channels in `EfficientNet\.features\[1\]\[0\]` \(32→16\)/ },
 ];
 
 for (const bug of realBugs) {
-  test(`torchvision ${bug.file} with \`${bug.to}\`: an error`, async () => {
+  test(`torchvision ${bug.file} with \`${bug.to}\`: ${bug.severity === 'warning' ? 'a warning' : 'an error'}`, async () => {
     const path = join(modelsDir, bug.file);
     assert.ok(existsSync(path), installHint);
     const g = await loadGrammars();
@@ -58,7 +61,7 @@ for (const bug of realBugs) {
     assert.ok(original.includes(bug.from), `${bug.file} no longer has the code this test edits`);
     const findings = analyzeText(g, path, original.replaceAll(bug.from, bug.to)).findings;
     assert.ok(findings.length > 0, 'no finding');
-    assert.ok(findings.every((f) => f.severity === 'error'), JSON.stringify(findings.map((f) => f.message)));
+    assert.ok(findings.every((f) => f.severity === (bug.severity ?? 'error')), JSON.stringify(findings.map((f) => f.message)));
     assert.ok(findings.some((f) => bug.where.test(f.message)), findings.map((f) => f.message).join('\n'));
   });
 }
