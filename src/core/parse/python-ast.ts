@@ -22,6 +22,29 @@ export function stringValue(node: PyNode, source: string): string | undefined {
   return m ? m[2] : undefined;
 }
 
+/** A `from ..ops.misc import A, B as C` statement: its dots, the module after them, and each name with the name it binds. */
+export interface ImportFrom {
+  level: number;
+  moduleName: string;
+  names: { original: string; bound: string }[];
+  /** `from m import *` */
+  wildcard: boolean;
+}
+
+export function importFromParts(node: PyNode, source: string): ImportFrom | undefined {
+  const moduleNode = node.fields.module_name;
+  if (!moduleNode) return undefined;
+  const moduleText = nodeText(moduleNode, source).replace(/\s+/g, '');
+  const level = /^\.*/.exec(moduleText)![0].length;
+  const names: ImportFrom['names'] = [];
+  for (const c of node.children) {
+    if (c === moduleNode || (c.type !== 'dotted_name' && c.type !== 'aliased_import')) continue;
+    const original = nodeText(c.type === 'aliased_import' ? c.fields.name! : c, source);
+    names.push({ original, bound: c.type === 'aliased_import' ? c.fields.alias!.text : original });
+  }
+  return { level, moduleName: moduleText.slice(level), names, wildcard: node.children.some((c) => c.type === 'wildcard_import') };
+}
+
 /** The top-level class statement of a module that holds `node`. */
 export function enclosingClass(root: PyNode, node: PyNode): PyNode | undefined {
   for (const top of root.children) {

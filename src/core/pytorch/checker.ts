@@ -5,7 +5,7 @@
 import type { Tree } from 'web-tree-sitter';
 import { type CheckContext, type CheckerOutput, type ModelChecker, syntaxOf } from '../analysis';
 import type { Grammars } from '../parse/grammars';
-import { type PyNode, enclosingClass, toPyAst } from '../parse/python-ast';
+import { type PyNode, enclosingClass, importFromParts, toPyAst } from '../parse/python-ast';
 import { broadcast } from '../shapes/shape';
 import type { Dim } from '../shapes/dim';
 import type { SymbolDomainRole } from '../shapes/witness';
@@ -332,16 +332,10 @@ function callerFilledForwardArguments(cls: ClassInfo): Map<string, Value> {
 function reexportedNames(ast: { source: string; root: PyNode }, names: string[]): { name: string; module: string; level: number; original: string }[] | undefined {
   const found = new Map<string, { name: string; module: string; level: number; original: string }>();
   for (const stmt of ast.root.children) {
-    if (stmt.type !== 'import_from_statement') continue;
-    const moduleNode = stmt.fields.module_name;
-    const moduleText = moduleNode ? ast.source.slice(moduleNode.startIndex, moduleNode.endIndex).replace(/\s+/g, '') : '';
-    const level = /^\.*/.exec(moduleText)![0].length;
-    if (level === 0) continue;
-    for (const c of stmt.children) {
-      if (c === moduleNode) continue;
-      const original = c.type === 'dotted_name' ? c.text : c.type === 'aliased_import' ? c.fields.name?.text : undefined;
-      const name = c.type === 'aliased_import' ? c.fields.alias?.text : original;
-      if (name && original && names.includes(name)) found.set(name, { name, module: moduleText.slice(level), level, original });
+    const parts = stmt.type === 'import_from_statement' ? importFromParts(stmt, ast.source) : undefined;
+    if (!parts || parts.level === 0) continue;
+    for (const { original, bound } of parts.names) {
+      if (names.includes(bound)) found.set(bound, { name: bound, module: parts.moduleName, level: parts.level, original });
     }
   }
   return names.every((n) => found.has(n)) ? names.map((n) => found.get(n)!) : undefined;

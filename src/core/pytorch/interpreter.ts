@@ -3,11 +3,11 @@
 // ints, layer descriptors, tensors with symbolic shapes) and under a step budget.
 // Every tensor addition it meets is recorded with both operand shapes and the path
 // condition it was reached under; deciding which of them are bugs is the rules' job.
-import { type Dim, add, ceilDiv, floorDiv, isConcrete, mod, mul, neg, sub, symbol } from '../shapes/dim';
+import { type Dim, add, ceilDiv, floorDiv, isConcrete, mod, mul, neg, sub, symbol, symbolName } from '../shapes/dim';
 import { type CompareOp, type Cond, type Truth, and, compare, not, or } from '../shapes/condition';
-import { type Shape, type ShapeDim, broadcast, flatten, normalizeAxis, reshape, sumDims } from '../shapes/shape';
+import { type Shape, type ShapeDim, broadcast, flatten, normalizeAxis, reshape, shapeDimKey, sumDims } from '../shapes/shape';
 import { type LayerDescriptor, type ParamValue, bindLayerParams, functionalTable, layerTable } from '../shapes/layers';
-import { type PyNode, nodeText, stringValue } from '../parse/python-ast';
+import { type PyNode, importFromParts, nodeText, stringValue } from '../parse/python-ast';
 import {
   type ClassInfo, type FileInfo, type InstanceValue, type Layout, type TensorValue, type Value,
   Scope, derivesFrom, inputTensor, intValue, isUnknownSpread, none, tensor, unknown, unknownSpread,
@@ -488,29 +488,22 @@ export class Interpreter {
       }
       return;
     }
-    const moduleNode = node.fields.module_name;
-    if (!moduleNode) return;
-    const moduleText = nodeText(moduleNode, source).replace(/\s+/g, '');
-    const level = /^\.*/.exec(moduleText)![0].length;
-    const moduleName = moduleText.slice(level);
-    const names = node.children.filter((c) => c !== moduleNode && (c.type === 'dotted_name' || c.type === 'aliased_import'));
-    const wildcard = node.children.some((c) => c.type === 'wildcard_import');
+    const parts = importFromParts(node, source);
+    if (!parts) return;
+    const { level, moduleName, names, wildcard } = parts;
     const isLibrary = level === 0 && /^(torch|numpy|math|typing|collections|functools|dataclasses|itertools|os|sys|einops|timm|torchvision|copy|warnings|enum|abc)\b/.test(moduleName);
     let imported: FileInfo | undefined;
-    const wanted = wildcard ? undefined : names.map((n) => nodeText(n.type === 'aliased_import' ? n.fields.name! : n, source));
+    const wanted = wildcard ? undefined : names.map((n) => n.original);
     if (!isLibrary) imported = this.resolveImport(frame.file, moduleName, level, wanted);
     if (wildcard && imported) {
       for (const [k, v] of imported.globals.vars) if (!k.startsWith('_')) frame.scope.vars.set(k, v);
       return;
     }
-    for (const n of names) {
-      const nameNode = n.type === 'aliased_import' ? n.fields.name! : n;
-      const name = nodeText(nameNode, source);
-      const alias = n.type === 'aliased_import' ? n.fields.alias!.text : name;
+    for (const { original, bound } of names) {
       let value: Value = unknown;
-      if (isLibrary) value = this.attribute(namespaceValue(moduleName), name);
-      else if (imported) value = imported.globals.vars.get(name) ?? unknown;
-      frame.scope.vars.set(alias, value);
+      if (isLibrary) value = this.attribute(namespaceValue(moduleName), original);
+      else if (imported) value = imported.globals.vars.get(original) ?? unknown;
+      frame.scope.vars.set(bound, value);
     }
   }
 
@@ -2077,10 +2070,6 @@ function constructorKey(cls: ClassInfo, args: CallArgs): string | undefined {
   return `${key})`;
 }
 
-function dimKey(d: ShapeDim): string {
-  return d === null ? '?' : typeof d === 'number' ? String(d) : d.key;
-}
-
 const instanceIds = new WeakMap<ClassInfo, number>();
 let nextClassId = 1;
 
@@ -2095,7 +2084,7 @@ let mutableValuesSeen = 0;
 function valueKey(v: Value, depth: number): string | undefined {
   if (depth > 6) return undefined;
   switch (v.t) {
-    case 'int': return `i${dimKey(v.v)}`;
+    case 'int': return `i${shapeDimKey(v.v)}`;
     case 'float': return `f${v.v}`;
     case 'bool': return typeof v.v === 'boolean' ? `b${v.v}` : undefined;
     case 'str': return `s${JSON.stringify(v.v)}`;
@@ -2125,7 +2114,7 @@ function valueKey(v: Value, depth: number): string | undefined {
       const shape = v.cell.shape;
       if (!shape) return undefined;
       let key = 'T(';
-      for (let i = 0; i < shape.length; i++) key += i ? `,${dimKey(shape[i]!)}` : dimKey(shape[i]!);
+      for (let i = 0; i < shape.length; i++) key += i ? `,${shapeDimKey(shape[i]!)}` : shapeDimKey(shape[i]!);
       return `${key})${v.layout ?? ''}`;
     }
     case 'layer': {
@@ -2181,8 +2170,6 @@ function stringMethod(op: string, text: string, a: Value[]): Value {
     case 'endswith': return arg === undefined ? unknown : { t: 'bool', v: text.endsWith(arg) };
     case 'lower': return { t: 'str', v: text.toLowerCase() };
     case 'upper': return { t: 'str', v: text.toUpperCase() };
-    case 'strip': return a.length ? unknown : { t: 'str', v: text.trim() };
-    case 'replace': return arg !== undefined && a[1]?.t === 'str' ? { t: 'str', v: text.split(arg).join(a[1].v) } : unknown;
     default: return unknown;
   }
 }
@@ -2414,11 +2401,9 @@ function sizeArguments(args: Value[]): ShapeDim[] | null {
   return sizes.map((v) => numericDim(v) ?? null);
 }
 
-/** `k` for a parameter that is one symbol alone, not `k * 2` or `k // 2`. */
+/** A layer argument that is one symbol alone (`kernel_size=k`). */
 function bareSymbol(v: ParamValue): string | undefined {
-  if (!v || typeof v !== 'object' || Array.isArray(v) || v.terms.size !== 1) return undefined;
-  const [[name, coefficient]] = [...v.terms];
-  return coefficient === 1 && name && !name.includes('*') && !name.startsWith('⌊') ? name : undefined;
+  return v && typeof v === 'object' && !Array.isArray(v) ? symbolName(v) : undefined;
 }
 
 function numericDim(v: Value): Dim | undefined {

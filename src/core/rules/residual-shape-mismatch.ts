@@ -5,8 +5,8 @@
 import type { Finding, Fix, MismatchKind } from '../diagnostic';
 import { type Dim, dimEquals, evaluate, formatDim, isConcrete, substitute, symbolsOf } from '../shapes/dim';
 import { formatCond, not } from '../shapes/condition';
-import { type ShapeDim, broadcast, formatShape } from '../shapes/shape';
-import { type PathFact, type SymbolDomainRole, type Witness, clashForEveryInput, domainFor, findWitness, pathEqualities, substituteShape } from '../shapes/witness';
+import { type ShapeDim, broadcast, formatShape, shapeDimKey } from '../shapes/shape';
+import { type PathFact, type SymbolDomainRole, type Witness, clashForEveryInput, clashingAxes, domainFor, findWitness, pathEqualities, substituteShape } from '../shapes/witness';
 import { type PyNode, enclosingClass, rangeOf, walk } from '../parse/python-ast';
 import type { AddObservation } from '../pytorch/interpreter';
 import type { PyTorchRunResult } from '../pytorch/checker';
@@ -31,10 +31,6 @@ export function decideObservation(obs: AddObservation, roles: ReadonlyMap<string
   if (outcome.kind === 'broadcast') return { kind: 'broadcast', axes: outcome.axes, left, right };
   const witness = mode === 'concrete' ? clashForEveryInput(left, right, obs.path, roles) : findWitness(left, right, obs.path, roles, false);
   return witness ? { kind: 'clash', left, right, witness } : { kind: 'none' };
-}
-
-function shapeDimKey(d: ShapeDim): string {
-  return d === null ? '?' : typeof d === 'number' ? String(d) : d.key;
 }
 
 /** The skip operand is no longer the block's input (`self.downsample(x)`, a pad): something already changed it. */
@@ -261,14 +257,8 @@ function exampleShapesText(obs: AddObservation, roles: ReadonlyMap<string, Symbo
   for (const values of candidates) {
     const at = (shape: ShapeDim[]) => shape.map((d) => (d === null ? null : substitute(d, values)));
     const [l, r] = [at(left), at(right)];
-    const rank = Math.min(l.length, r.length);
-    let clash = false;
-    for (let i = 1; i <= rank; i++) {
-      const a = l[l.length - i];
-      const b = r[r.length - i];
-      if (typeof a === 'number' && typeof b === 'number' && a !== b && a !== 1 && b !== 1) clash = true;
-    }
-    if (!clash) continue;
+    const numbers = (shape: ShapeDim[]) => shape.map((d) => (typeof d === 'number' ? d : null));
+    if (!clashingAxes(numbers(l), numbers(r))?.length) continue;
     const sizes = [...new Set(values.values())];
     const given = sizes.length === 1 ? `${names.join(' = ')} = ${sizes[0]}` : names.map((n) => `${n} = ${values.get(n)}`).join(', ');
     return `${formatShape(l)} and ${formatShape(r)} (with ${given})`;

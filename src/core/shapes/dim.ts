@@ -169,6 +169,18 @@ function atom(num: Poly, den: Poly): Poly {
   return symbol(key);
 }
 
+/** A dim's canonical text: equal for equal dims. */
+export function dimKey(d: Dim): string {
+  return typeof d === 'number' ? String(d) : d.key;
+}
+
+/** `k` for a dim that is one symbol alone, not `2 * k`, `k * n` or `k // 2`. */
+export function symbolName(d: Dim): string | undefined {
+  if (typeof d === 'number' || d.terms.size !== 1) return undefined;
+  const [[m, c]] = [...d.terms];
+  return c === 1 && m && !m.includes('*') && !m.startsWith(floorPrefix) ? m : undefined;
+}
+
 export function dimEquals(a: Dim, b: Dim): boolean {
   if (typeof a === 'number' || typeof b === 'number') return a === b;
   return a.key === b.key;

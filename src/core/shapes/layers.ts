@@ -2,7 +2,7 @@
 // torch.nn.functional calls that share their arguments. The checker, hovers, inlay
 // hints and the probe builder all read shapes from here.
 // Formulas: https://pytorch.org/docs/stable/nn.html (Conv2d, MaxPool2d, ... "Shape" sections).
-import { type Dim, add, ceilDiv, floorDiv, formatDim, isConcrete, mul, sub } from './dim';
+import { type Dim, add, ceilDiv, dimKey, floorDiv, formatDim, isConcrete, mul, sub } from './dim';
 import { type Shape, type ShapeDim, flatten } from './shape';
 
 /** What a layer argument can be, as far as shapes care; undefined is unknown. */
@@ -52,7 +52,6 @@ function lift2(f: (a: Dim, b: Dim) => Dim, a: ShapeDim, b: ShapeDim): ShapeDim {
 // Symbolic sizes repeat across the blocks and entry points of a file; their polynomials are
 // immutable, so results are kept (bounded) by the canonical keys of the inputs.
 const windowCache = new Map<string, ShapeDim>();
-const keyOf = (d: Dim): string => (typeof d === 'number' ? String(d) : d.key);
 const windowCacheByLength = new Map<string, Map<number, ShapeDim>>();
 const isSmallCount = (d: Dim): d is number => typeof d === 'number' && Number.isInteger(d) && d >= 0 && d < 256;
 
@@ -78,7 +77,7 @@ export function slidingWindowSize(length: ShapeDim, kernel: ShapeDim, stride: Sh
     }
     return size;
   }
-  const key = `${keyOf(length)}|${keyOf(kernel)}|${keyOf(stride)}|${keyOf(padding)}|${keyOf(dilation)}|${ceilMode}`;
+  const key = `${dimKey(length)}|${dimKey(kernel)}|${dimKey(stride)}|${dimKey(padding)}|${dimKey(dilation)}|${ceilMode}`;
   let size = windowCache.get(key);
   if (size === undefined) {
     if (windowCache.size > 20000) windowCache.clear();

@@ -1,9 +1,14 @@
 // Tensor shapes: a list of dims, where a dim the analyser could not work out is
 // `null`, and a shape of unknown rank is `null` as a whole. Unknown never compares.
-import { type Dim, add, dimEquals, floorDiv, formatDim, isConcrete, mul } from './dim';
+import { type Dim, add, dimEquals, dimKey, floorDiv, formatDim, isConcrete, mul } from './dim';
 
 export type ShapeDim = Dim | null;
 export type Shape = ShapeDim[] | null;
+
+/** A dim's canonical text, `?` for an unknown one. */
+export function shapeDimKey(d: ShapeDim): string {
+  return d === null ? '?' : dimKey(d);
+}
 
 export function formatShape(shape: Shape): string {
   if (!shape) return '(?)';

@@ -2,7 +2,7 @@
 // condition fixes (`stride == 1`), then look for a witness among small, plausible
 // values of the remaining symbols. No witness found means "equal for every value
 // tried", which is reported as nothing.
-import { type Assignment, type Dim, evaluate, isConcrete, substitute, symbolsOf } from './dim';
+import { type Assignment, type Dim, evaluate, substitute, symbolName, symbolsOf } from './dim';
 import { type Cond, condSymbols, evaluateCond } from './condition';
 import type { Shape, ShapeDim } from './shape';
 
@@ -55,13 +55,8 @@ export function pathEqualities(path: readonly PathFact[]): Map<string, Dim> {
     if (!isEquality) return;
     const left = substitute(cond.left, values);
     const right = substitute(cond.right, values);
-    const single = (d: Dim): string | undefined => {
-      if (isConcrete(d) || d.terms.size !== 1) return undefined;
-      const [[m, c]] = [...d.terms];
-      return c === 1 && m && !m.includes('*') && !m.startsWith('⌊') ? m : undefined;
-    };
-    const l = single(left);
-    const r = single(right);
+    const l = symbolName(left);
+    const r = symbolName(right);
     if (l && !symbolsOf(right).has(l)) values.set(l, right);
     else if (r && !symbolsOf(left).has(r)) values.set(r, left);
   };
