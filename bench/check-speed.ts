@@ -20,15 +20,8 @@ import { DocumentTrees } from '../src/core/parse/documentTrees';
 import { loadavg } from 'node:os';
 import { examplesDir, fixturesDir, grammarsDir } from '../test/support/paths';
 import { typicalEdit } from '../test/support/typicalEdit';
+import { readBesides } from '../test/support/pytorchFixtures';
 import { processFlagsLine, rerunWithServerFlags } from './check-process';
-
-function readBesides(path: string): string | undefined {
-  try {
-    return readFileSync(path.startsWith('file://') ? path.slice(7) : path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 /** A 2 000-line file: many blocks of different kinds, each built by a default-argument class. */
 function largeModelFile(lines: number): string {

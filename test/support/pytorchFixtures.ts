@@ -1,12 +1,13 @@
 // Shared by the fixture tests, the ground-truth test and the benchmark: loads the
 // grammars once, analyses a file the way the server does, and reads the
 // `# expect:` comments that every fixture carries on its addition lines.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeDocument, defaultAnalysisOptions, type AnalysisOptions, type AnalysisResult } from '../../src/core/analysis';
 import { registerBuiltinCheckers } from '../../src/core/checkers';
 import { Grammars } from '../../src/core/parse/grammars';
 import type { TextEdit } from '../../src/core/diagnostic';
+import { readFileFromDisk } from '../../src/torch/shapeVerification';
 import { grammarsDir } from './paths';
 
 registerBuiltinCheckers();
@@ -16,14 +17,8 @@ export function loadGrammars(): Promise<Grammars> {
   return grammars;
 }
 
-export function readBesides(path: string): string | undefined {
-  const fsPath = path.startsWith('file://') ? path.slice('file://'.length) : path;
-  try {
-    return statSync(fsPath).isFile() ? readFileSync(fsPath, 'utf8') : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** Reads the files a fixture imports from disk, as Verify Shapes does. */
+export const readBesides = readFileFromDisk;
 
 export function analyzeText(g: Grammars, uri: string, text: string, options: Partial<AnalysisOptions> = {}): AnalysisResult {
   return analyzeDocument({ uri, grammar: 'python', text }, g, { ...defaultAnalysisOptions, readWorkspaceFile: readBesides, ...options });
